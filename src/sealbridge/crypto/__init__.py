@@ -1,0 +1,1 @@
+"""Algorithms and keys: one KeyHandle interface whatever the algorithm or key store."""

@@ -1,0 +1,1 @@
+"""Certification authority services: profiles, issuance, revocation, CRL, OCSP, TSA."""

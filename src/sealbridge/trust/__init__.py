@@ -1,0 +1,1 @@
+"""Trust federation: trust lists, recognition agreements and the view of one jurisdiction."""
