@@ -71,9 +71,7 @@ def verify_document(
         raise TrustError(f"{what} is not a signed SealBridge document: {exc}") from exc
     tbs = canonical(payload)
     for pinned in required_signers:
-        entry = next(
-            (s for s in signatures if s.get("certificate") == _b64(pinned.dump())), None
-        )
+        entry = next((s for s in signatures if s.get("certificate") == _b64(pinned.dump())), None)
         if entry is None:
             raise TrustError(f"{what} is not signed by {pinned.subject.human_friendly}")
         try:
@@ -133,9 +131,7 @@ def load_trust_list(
     except (KeyError, TypeError, ValueError) as exc:
         raise TrustError(f"trust list is malformed: {exc}") from exc
     if tl.next_update <= now:
-        raise TrustError(
-            f"trust list of {tl.territory} expired at {tl.next_update.isoformat()}"
-        )
+        raise TrustError(f"trust list of {tl.territory} expired at {tl.next_update.isoformat()}")
     if last_sequence_number is not None and tl.sequence_number < last_sequence_number:
         raise TrustError(
             f"trust list of {tl.territory} rolled back: sequence {tl.sequence_number} "

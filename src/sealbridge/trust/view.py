@@ -125,9 +125,7 @@ class TrustView:
                 reasons.append(f"signer certificate lacks policy {missing[0]}.* required")
                 continue
             if agreement is None:
-                return Decision(
-                    True, f"{service.name} is granted on TL({territory})", territory
-                )
+                return Decision(True, f"{service.name} is granted on TL({territory})", territory)
             return Decision(
                 True,
                 f"{service.name} is granted on TL({territory}); agreement {agreement.label} "

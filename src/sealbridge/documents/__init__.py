@@ -1,0 +1,1 @@
+"""Documents that parties sign: PDF (PAdES) and, later, OFD."""

@@ -1,0 +1,1 @@
+"""PDF contracts and their PAdES signatures, built on pyHanko."""

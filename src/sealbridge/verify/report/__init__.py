@@ -1,0 +1,1 @@
+"""The validation report: a typed model, rendered to JSON and HTML."""

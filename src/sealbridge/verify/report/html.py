@@ -1,0 +1,17 @@
+"""A bilingual (Chinese/English) HTML report for people."""
+
+from __future__ import annotations
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from sealbridge.verify.report.model import ValidationReport
+
+_ENV = Environment(
+    loader=PackageLoader("sealbridge.verify.report", "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+
+
+def render_html(report: ValidationReport) -> str:
+    jurisdictions = sorted({j for s in report.signatures for j in s.recognition})
+    return _ENV.get_template("report.html").render(report=report, jurisdictions=jurisdictions)
