@@ -1,0 +1,1 @@
+"""The ``sealbridge`` command line."""

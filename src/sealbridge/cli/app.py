@@ -1,0 +1,24 @@
+"""``sealbridge``: Typer application; one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from sealbridge.cli import demo
+
+app = typer.Typer(
+    name="sealbridge",
+    help="Cross-border electronic signatures and electronic company stamps.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("demo")(demo.demo)
+
+
+@app.callback()
+def _root() -> None:
+    """SealBridge: sign and verify across Shenzhen, Hong Kong, Beijing and Macao."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""The end-to-end cross-border demo: the mission in one command."""

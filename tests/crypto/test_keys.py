@@ -1,0 +1,39 @@
+"""Key handles sign, and the verifier accepts exactly what they signed."""
+
+from __future__ import annotations
+
+import pytest
+
+from sealbridge.crypto.algorithms import KeyKind, signature_algorithm, sm3
+from sealbridge.crypto.keys import generate_key
+from sealbridge.crypto.verify import verify_signature
+from sealbridge.errors import SignatureInvalid, UnsupportedAlgorithm
+
+
+@pytest.mark.parametrize("kind", list(KeyKind))
+def test_signature_round_trip_and_tamper(kind: KeyKind) -> None:
+    key = generate_key(kind)
+    algorithm = key.default_signature_algorithm()
+    signature = key.sign(b"contract bytes", algorithm)
+    verify_signature(key.public_key_info, algorithm, b"contract bytes", signature)
+    with pytest.raises(SignatureInvalid):
+        verify_signature(key.public_key_info, algorithm, b"contract bytez", signature)
+
+
+def test_sm2_signature_does_not_verify_under_other_key() -> None:
+    a, b = generate_key(KeyKind.SM2), generate_key(KeyKind.SM2)
+    signature = a.sign(b"x", a.default_signature_algorithm())
+    with pytest.raises(SignatureInvalid):
+        verify_signature(b.public_key_info, b.default_signature_algorithm(), b"x", signature)
+
+
+def test_key_refuses_foreign_algorithm() -> None:
+    with pytest.raises(UnsupportedAlgorithm):
+        generate_key(KeyKind.ECDSA_P256).sign(b"x", signature_algorithm("sha256_rsa"))
+    with pytest.raises(UnsupportedAlgorithm):
+        generate_key(KeyKind.SM2).sign(b"x", signature_algorithm("sha256_ecdsa"))
+
+
+def test_sm3_standard_vector() -> None:
+    # GB/T 32905-2016, appendix A, example 1.
+    assert sm3(b"abc").hex() == ("66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0")
