@@ -6,11 +6,14 @@ instead of guessing from rendered text.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from fpdf import FPDF
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields
 
 from sealbridge.fonts import cjk_font
 
@@ -125,4 +128,21 @@ def build_contract(
                 )
             )
         pdf.set_xy(pdf.l_margin, top + box_h + 12)
-    return ContractDocument(bytes(pdf.output()), tuple(places))
+    return ContractDocument(_with_signature_fields(bytes(pdf.output()), places), tuple(places))
+
+
+def _with_signature_fields(pdf: bytes, places: Sequence[SigningPlace]) -> bytes:
+    """Add every party's empty signature field before anyone signs.
+
+    After a certification signature only existing fields may be filled; a visible field
+    added later would count as a disallowed change, so all fields exist from the start.
+    """
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    for place in places:
+        fields.append_signature_field(
+            writer,
+            fields.SigFieldSpec(sig_field_name=place.field_name, on_page=place.page, box=place.box),
+        )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

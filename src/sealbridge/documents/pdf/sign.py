@@ -16,6 +16,7 @@ from PIL import Image
 from pyhanko.pdf_utils import embed
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
@@ -129,7 +130,7 @@ def sign_pdf(
         out = io.BytesIO()
         pdf_signer.sign_pdf(writer, output=out)
         return out.getvalue()
-    except (SigningError, ValueError, KeyError) as exc:
+    except (SigningError, PdfError, ValueError, KeyError) as exc:
         raise PdfSigningError(f"cannot sign PDF: {exc}") from exc
 
 
@@ -144,7 +145,7 @@ def add_archive_timestamp(
             reader, validation_context, in_place=False, output=out
         )
         return out.getvalue()
-    except (SigningError, ValueError, KeyError) as exc:
+    except (SigningError, PdfError, ValueError, KeyError) as exc:
         raise PdfSigningError(f"cannot add archive timestamp: {exc}") from exc
 
 
