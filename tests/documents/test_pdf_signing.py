@@ -12,7 +12,6 @@ import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
-from support.pki import Signer, demo_ca, enterprise
 
 from sealbridge.crypto.algorithms import KeyKind
 from sealbridge.documents.pdf.appearance import render_signature_block
@@ -25,6 +24,7 @@ from sealbridge.documents.pdf.sign import (
     VisibleStamp,
     sign_pdf,
 )
+from support.pki import Signer, demo_ca, enterprise
 
 POPPLER = shutil.which("pdfsig") is not None and shutil.which("pdftotext") is not None
 B_B = PadesProfile(PadesLevel.B_B)
