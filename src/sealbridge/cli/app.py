@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 
 from sealbridge.cli import demo
@@ -21,4 +23,8 @@ def _root() -> None:
 
 
 def main() -> None:
+    # pyHanko logs its own findings (with tracebacks) while SealBridge reports them as
+    # typed results; users should see the report, not the library's internals.
+    for name in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     app()

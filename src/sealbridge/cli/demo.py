@@ -25,37 +25,42 @@ def demo(
     from sealbridge.demo.scenario import run_demo
 
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=150)
     try:
         result = run_demo(out, progress=lambda msg: console.print(f"[dim]•[/dim] {msg}"))
     except (SealBridgeError, OSError) as exc:
         console.print(f"[red]demo failed:[/red] {exc}")
         raise typer.Exit(2) from exc
     codes = [j.code for j in JURISDICTIONS]
-    table = Table(title="Recognition: signature × jurisdiction", show_lines=True)
-    table.add_column("file")
-    table.add_column("signature")
-    table.add_column("signer")
-    table.add_column("indication")
-    for code in codes:
-        table.add_column(code)
+    table = Table(title="Recognition: signature × jurisdiction", header_style="bold")
+    for column in ("#", "file / signature", "signer", "indication", *codes):
+        table.add_column(column)
+    rules: list[str] = []
     for name, report in result.reports.items():
         for sig in report.signatures:
-            cells = [_cell(sig.recognition.get(code)) for code in codes]
-            indication = sig.indication.value + (
-                f"/{sig.sub_indication}" if sig.sub_indication else ""
-            )
+            row = str(len(rules) // len(codes) + 1) if sig.recognition else ""
             colour = "green" if sig.indication is Indication.TOTAL_PASSED else "red"
+            sub = f"/{sig.sub_indication}" if sig.sub_indication else ""
+            level = f" {sig.level}" if sig.level else ""
             table.add_row(
-                name,
-                f"{sig.id} ({sig.kind.value}{', ' + sig.level if sig.level else ''})",
+                row,
+                f"{name}: {sig.id.split('/')[-1][:24]} ({sig.kind.value}{level})",
                 sig.signer,
-                f"[{colour}]{indication}[/{colour}]",
-                *cells,
+                f"[{colour}]{sig.indication.value}{sub}[/{colour}]",
+                *[_cell(sig.recognition.get(code)) for code in codes],
             )
+            for code in codes if sig.recognition else ():
+                rules.append(f"{row}·{code}: {sig.recognition[code].rule}")
     console.print(table)
+    console.print("[bold]Deciding rules[/bold]")
+    for rule in rules:
+        console.print(f"  {rule}", highlight=False)
     console.print(f"Output in [bold]{result.out_dir.resolve()}[/bold]:")
     for folder in ("signed", "reports", "trust", "certs", "seals"):
-        console.print(f"  {folder}/  " + ", ".join(sorted(p.name for p in (out / folder).iterdir())))
+        console.print(
+            f"  {folder}/  " + ", ".join(sorted(p.name for p in (out / folder).iterdir()))
+        )
     console.print(f"Demo finished in {result.seconds:.1f} s")
 
 
@@ -63,4 +68,5 @@ def _cell(recognition: Recognition | None) -> str:
     if recognition is None:
         return "—"
     colour = _STYLE[recognition.recognised]
-    return f"[{colour}]{recognition.label}[/{colour}]\n[dim]{recognition.rule}[/dim]"
+    mark = {True: "✓ yes", False: "✗ no", None: "? open"}[recognition.recognised]
+    return f"[{colour}]{mark}[/{colour}]"

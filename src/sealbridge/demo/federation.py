@@ -71,6 +71,7 @@ class Jurisdiction:
     spec: JurisdictionSpec
     cas: dict[KeyKind, CertificateAuthority]
     tsa: TimeStampAuthority
+    tsa_certificate: x509.Certificate
     tsa_url: str
     operator_key: KeyHandle
     operator_certificate: x509.Certificate
@@ -135,7 +136,7 @@ def build_jurisdiction(
         profile=TRUST_LIST_SIGNER,
     )
     return Jurisdiction(
-        spec, cas, tsa, server.tsa_url(tsa_id), operator_key, operator.certificate
+        spec, cas, tsa, tsa_cert, server.tsa_url(tsa_id), operator_key, operator.certificate
     )
 
 
@@ -160,8 +161,8 @@ def trust_list_of(j: Jurisdiction, now: datetime, sequence_number: int = 1) -> T
         TrustService(
             name=f"{j.spec.name_en} Demo TSA",
             service_type=ServiceType.TSA,
-            certificate=j.tsa.certificate,
-            history=(StatusChange(ServiceStatus.GRANTED, j.tsa.certificate.not_valid_before),),
+            certificate=j.tsa_certificate,
+            history=(StatusChange(ServiceStatus.GRANTED, j.tsa_certificate.not_valid_before),),
             supply_points=(j.tsa_url,),
         )
     )

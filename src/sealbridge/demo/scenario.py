@@ -19,7 +19,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from sealbridge.authority.server import AuthorityServer
 from sealbridge.crypto.algorithms import KeyKind
-from sealbridge.crypto.keys import generate_key
+from sealbridge.crypto.keys import KeyHandle, generate_key
 from sealbridge.demo.federation import (
     AGREEMENTS,
     JURISDICTIONS,
@@ -59,18 +59,26 @@ from sealbridge.verify.seal_attachment import SEAL_ATTACHMENT_SUFFIX, seal_attac
 Progress = Callable[[str], None]
 
 CLAUSES = (
-    ("甲方向乙方供应电子元器件一批，规格与数量见附件一。",
-     "Party A supplies Party B with a lot of electronic components as listed in Annex 1."),
-    ("合同总价为港币壹佰万元整（HKD 1,000,000），乙方于交货后三十日内付清。",
-     "The total price is HKD 1,000,000, payable by Party B within thirty days of delivery."),
-    ("双方依据深港电子签名及电子印章互认安排，以电子签名和电子印章签署本合同，"
-     "与手写签名和实物印章具有同等法律效力。",
-     "Under the Shenzhen–Hong Kong mutual recognition arrangement for electronic signatures "
-     "and electronic seals, the parties sign by electronic signature and electronic seal, "
-     "with the same legal effect as handwritten signatures and physical seals."),
-    ("本合同适用中华人民共和国法律；争议提交深圳国际仲裁院仲裁。",
-     "This contract is governed by the laws of the PRC; disputes go to the Shenzhen Court "
-     "of International Arbitration."),
+    (
+        "甲方向乙方供应电子元器件一批，规格与数量见附件一。",
+        "Party A supplies Party B with a lot of electronic components as listed in Annex 1.",
+    ),
+    (
+        "合同总价为港币壹佰万元整（HKD 1,000,000），乙方于交货后三十日内付清。",
+        "The total price is HKD 1,000,000, payable by Party B within thirty days of delivery.",
+    ),
+    (
+        "双方依据深港电子签名及电子印章互认安排，以电子签名和电子印章签署本合同，"
+        "与手写签名和实物印章具有同等法律效力。",
+        "Under the Shenzhen–Hong Kong mutual recognition arrangement for electronic signatures "
+        "and electronic seals, the parties sign by electronic signature and electronic seal, "
+        "with the same legal effect as handwritten signatures and physical seals.",
+    ),
+    (
+        "本合同适用中华人民共和国法律；争议提交深圳国际仲裁院仲裁。",
+        "This contract is governed by the laws of the PRC; disputes go to the Shenzhen Court "
+        "of International Arbitration.",
+    ),
 )
 
 
@@ -149,7 +157,10 @@ def _run(out: Path, progress: Progress) -> DemoResult:
         verifier = seal_attachment_verifier(federation)
         for name, data in signed.items():
             report = verify_pdf(
-                data, name, federation, [j.code for j in JURISDICTIONS],
+                data,
+                name,
+                federation,
+                [j.code for j in JURISDICTIONS],
                 attachment_verifier=verifier,
             )
             stem = name.removesuffix(".pdf")
@@ -159,7 +170,7 @@ def _run(out: Path, progress: Progress) -> DemoResult:
         for j in jurisdictions.values():
             for kind, ca in j.cas.items():
                 _write_pem(out / "certs" / f"{j.ca_id(kind)}.pem", ca.certificate)
-            _write_pem(out / "certs" / f"{j.code.lower()}-tsa.pem", j.tsa.certificate)
+            _write_pem(out / "certs" / f"{j.code.lower()}-tsa.pem", j.tsa_certificate)
             _write_pem(
                 out / "certs" / f"{j.code.lower()}-trust-operator.pem", j.operator_certificate
             )
@@ -179,18 +190,16 @@ class SealMaker:
     """The Shenzhen market regulator (demo): makes seals with its SM2 key."""
 
     jurisdiction: Jurisdiction
-    key: object
+    key: KeyHandle
     certificate: x509.Certificate
     issued: int = 0
 
     def issue_for(self, firm: Firm, now: datetime) -> IssuedSeal:
         self.issued += 1
         es_id = f"4403{firm.spec.registration[-6:]}{self.issued:03d}"
-        picture = render_round_seal(
-            firm.spec.name_zh, SealType.CONTRACT.chop_text, code=es_id
-        )
+        picture = render_round_seal(firm.spec.name_zh, SealType.CONTRACT.chop_text, code=es_id)
         der = issue_seal(
-            self.key,  # type: ignore[arg-type]
+            self.key,
             self.certificate,
             es_id=es_id,
             seal_type=SealType.CONTRACT,
@@ -206,8 +215,11 @@ class SealMaker:
 def _seal_maker(sz: Jurisdiction, now: datetime) -> SealMaker:
     key = generate_key(KeyKind.SM2)
     certificate = sz.ca(KeyKind.SM2).issue(
-        ca_name("深圳市市场监督管理局（演示）Shenzhen Market Regulation Demo Seal Maker",
-                "SealBridge Demo Shenzhen", "CN"),
+        ca_name(
+            "深圳市市场监督管理局（演示）Shenzhen Market Regulation Demo Seal Maker",
+            "SealBridge Demo Shenzhen",
+            "CN",
+        ),
         key.public_key_info,
         profiles.SEAL_MAKER,
         not_before=now - timedelta(days=60),
@@ -288,8 +300,10 @@ def _sign_sz_hk(
 ) -> bytes:
     sz, hk = firms["sz"], firms["hk"]
     doc = _contract(
-        [_party(sz, "甲方", "Party A", "深圳 Shenzhen"),
-         _party(hk, "乙方", "Party B", "香港 Hong Kong")],
+        [
+            _party(sz, "甲方", "Party A", "深圳 Shenzhen"),
+            _party(hk, "乙方", "Party B", "香港 Hong Kong"),
+        ],
         "SB-2026-0001",
         now,
     )
@@ -297,12 +311,17 @@ def _sign_sz_hk(
         doc.pdf,
         PdfSignerIdentity(sz.key, sz.certificate, sz.chain),
         VisibleStamp(doc.places[0], seal.picture_png),
-        PadesProfile(PadesLevel.B_T, certify=True, reason="甲方盖章 Party A seal",
-                     location="Shenzhen"),
+        PadesProfile(
+            PadesLevel.B_T, certify=True, reason="甲方盖章 Party A seal", location="Shenzhen"
+        ),
         timestamper=HttpTimeStamper(jurisdictions["SZ"].tsa_url),
         attachments=[
-            Attachment(f"{seal.es_id}{SEAL_ATTACHMENT_SUFFIX}", seal.der,
-                       "application/octet-stream", "GB/T 38540 electronic seal")
+            Attachment(
+                f"{seal.es_id}{SEAL_ATTACHMENT_SUFFIX}",
+                seal.der,
+                "application/octet-stream",
+                "GB/T 38540 electronic seal",
+            )
         ],
     )
     pdf = sign_pdf(

@@ -88,11 +88,15 @@ class TrustView:
     def decide(
         self, path: Sequence[x509.Certificate], signer_policies: Iterable[str] = ()
     ) -> Decision:
-        """Decide recognition of a validated chain ``path`` (anchor first, signer last)."""
+        """Decide recognition of a validated chain ``path`` (anchor first, signer last).
+
+        The most specific listing decides first: a seal maker listed by its own
+        certificate speaks before the CA that issued that certificate.
+        """
         policies = tuple(signer_policies)
         listed = [
             (territory, service)
-            for cert in path
+            for cert in reversed(path)
             for territory, service in self.federation.listing(cert)
             if service.service_type in SCOPE_SERVICE_TYPES[self.scope]
         ]

@@ -28,6 +28,7 @@ from pyhanko.sign.validation.status import (
 from pyhanko_certvalidator import ValidationContext
 
 from sealbridge.errors import MalformedInput
+from sealbridge.pki.extensions import certificate_policies
 from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
 from sealbridge.verify.report.model import (
@@ -108,7 +109,8 @@ def _verify_one(
     kind = SignatureKind.DOC_TIMESTAMP if is_doc_ts else SignatureKind.PADES
     sig_id = sig.field_name or f"signature-{index + 1}"
     try:
-        signer = sig.signer_cert.subject.human_friendly
+        subject = sig.signer_cert.subject
+        signer = str(subject.native.get("common_name") or subject.human_friendly)
     except (ValueError, KeyError, AttributeError):
         signer = "unknown"
     try:
@@ -150,10 +152,10 @@ def _verify_one(
         level = "B-T" if status.timestamp_validity is not None else "B-B"
     recognition = {}
     if kind is SignatureKind.PADES:
-        policies = _policies(status.signing_cert)
+        policies = certificate_policies(status.signing_cert)
         for j in jurisdictions:
             recognition[j] = _recognise(
-                federation, j, when, indication, sub, path, policies, Scope.E_SIGNATURE
+                federation, j, when, (indication, sub, details), path, policies, Scope.E_SIGNATURE
             )
     return SignatureReport(
         id=sig_id,
@@ -228,25 +230,19 @@ def _best_signature_time(status: PdfSignatureStatus | DocumentTimestampStatus) -
     return status.signer_reported_dt
 
 
-def _policies(cert: x509.Certificate) -> tuple[str, ...]:
-    value = cert.certificate_policies_value
-    if value is None:
-        return ()
-    return tuple(p["policy_identifier"].dotted for p in value)
-
-
 def _recognise(
     federation: Federation,
     jurisdiction: str,
     when: datetime | None,
-    indication: Indication,
-    sub: str | None,
+    outcome: tuple[Indication, str | None, tuple[str, ...]],
     path: Sequence[x509.Certificate],
     policies: Sequence[str],
     scope: Scope,
 ) -> Recognition:
+    indication, sub, details = outcome
     if indication is Indication.TOTAL_FAILED:
-        return Recognition(False, f"signature is {indication.value}/{sub}")
+        reason = f": {details[0]}" if details else ""
+        return Recognition(False, f"signature is {indication.value}/{sub}{reason}")
     if not path:
         if sub == "NO_CERTIFICATE_CHAIN_FOUND":
             return Recognition(False, "no chain to any service on a federation trust list")

@@ -12,13 +12,13 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 from asn1crypto import x509
-from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
 from sealbridge.crypto.verify import verify_signature
 from sealbridge.errors import SealBridgeError
+from sealbridge.pki.extensions import certificate_policies
 from sealbridge.seals.verify import SealCheck, signer_bound_check, verify_seal
 from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
@@ -48,10 +48,8 @@ def seal_attachment_verifier(federation: Federation) -> AttachmentVerifier:
 def _seals_in_revision(reader: PdfFileReader, revision: int) -> Iterator[tuple[str, bytes]]:
     """Embedded ``.esl`` files that were added in exactly this revision."""
     try:
-        names = reader.root.get("/Names")
-        tree = names.get("/EmbeddedFiles") if names is not None else None
-        entries = tree.get("/Names", generic.ArrayObject()) if tree is not None else []
-        pairs = list(zip(entries[::2], entries[1::2], strict=False))
+        entries = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
+        pairs = [(entries[i], entries[i + 1]) for i in range(0, len(entries) - 1, 2)]
     except (PdfError, KeyError, TypeError, AttributeError):
         return
     for raw_name, spec in pairs:
@@ -101,7 +99,7 @@ def _seal_report(
         view = federation.view(
             jurisdiction, signature.signing_time or datetime.now(UTC), Scope.E_SEAL
         )
-        decision = view.decide(path)
+        decision = view.decide(path, certificate_policies(sig.signer_cert))
         recognition[jurisdiction] = Recognition(
             None
             if decision.recognised and indication is Indication.INDETERMINATE
