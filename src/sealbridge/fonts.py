@@ -47,6 +47,5 @@ def cjk_font() -> CJKFont:
         if Path(path).is_file():
             return CJKFont(Path(path), index)
     raise FontNotFound(
-        "no CJK font found: install the 'noto-cjk-sans-otc' package "
-        "or Debian's fonts-noto-cjk"
+        "no CJK font found: install the 'noto-cjk-sans-otc' package or Debian's fonts-noto-cjk"
     )

@@ -17,7 +17,7 @@ from cryptography import x509 as cx509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp as cocsp
 
-from authority.harness import Site, build_site, fetch
+from authority.harness import Site, fetch
 from pki.builders import TSA_POLICY, cached_key
 from sealbridge.authority.server import MAX_BODY, AuthorityServer
 from sealbridge.crypto.algorithms import KeyKind
@@ -152,7 +152,6 @@ class _Clock:
 def test_crl_is_reissued_at_half_life() -> None:
     clock = _Clock()
     with AuthorityServer(clock=clock) as server:
-        build_site(server)  # mounts with the default clock; remount one CA on ours
         ca = CertificateAuthority.create_root(
             x509.Name.build({"common_name": "half-life"}), cached_key(KeyKind.ECDSA_P256, "hl")
         )

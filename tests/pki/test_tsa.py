@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
@@ -14,6 +15,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
+from pyhanko_certvalidator import ValidationContext
 
 from pki.builders import NOW, TSA_POLICY, Pki, build_pki, cached_key
 from sealbridge.crypto.algorithms import KeyKind
@@ -126,6 +129,23 @@ def test_granted_token(tsa_pki: Pki) -> None:
     assert cert_id["cert_hash"].native == hashlib.sha256(tsa_pki.tsa_cert.dump()).digest()
     assert cert_id["issuer_serial"]["serial_number"].native == tsa_pki.tsa_cert.serial_number
     _verify_with_cryptography(tsa_pki, signer_info)
+
+
+def test_pyhanko_validates_the_token(tsa_pki: Pki) -> None:
+    """pyHanko is what the PDF layer will time-stamp through, so it must accept our tokens."""
+    signed_data = _token(_tsa(tsa_pki).respond(_query(cert_req=True)))
+    context = ValidationContext(
+        trust_roots=[tsa_pki.ca.certificate], allow_fetching=False, revocation_mode="soft-fail"
+    )
+    status = asyncio.run(
+        validate_tst_signed_data(
+            signed_data, context, lambda algorithm: hashlib.new(algorithm, DOCUMENT).digest()
+        )
+    )
+    assert status["intact"] and status["valid"]
+    assert status["trust_problem_indic"] is None
+    assert status["signing_cert"].dump() == tsa_pki.tsa_cert.dump()
+    assert status["timestamp"] == NOW
 
 
 def test_without_cert_req_or_nonce_token_carries_neither(pki: Pki) -> None:

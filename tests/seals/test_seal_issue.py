@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,11 +12,14 @@ from asn1crypto import algos, cms, core, tsp, x509
 from sealbridge.crypto.algorithms import KeyKind, sm3
 from sealbridge.crypto.keys import generate_key
 from sealbridge.errors import MalformedInput, NotAuthorised
+from sealbridge.pki import profiles
+from sealbridge.pki.names import ca_name
 from sealbridge.seals import (
     CertListType,
     SealPicture,
     SealType,
     StampRefused,
+    asn1,
     decode_seal,
     decode_stamp,
     issue_seal,
@@ -24,7 +28,6 @@ from sealbridge.seals import (
     verify_seal,
     verify_stamp,
 )
-from sealbridge.seals import asn1
 from sealbridge.seals.decode import der_sequence
 from sealbridge.seals.verify import digest_name
 
@@ -277,9 +280,6 @@ def test_ecdsa_maker_and_signer(demo_pki: Any, chop: SealPicture, now: datetime)
 
 
 def _certify(demo_pki: Any, key: Any, name: str) -> x509.Certificate:
-    from sealbridge.pki import profiles
-    from sealbridge.pki.names import ca_name
-
     cert: x509.Certificate = demo_pki.root.issue(
         ca_name(name, "SealBridge Test", "HK"), key.public_key_info, profiles.ENTERPRISE_SEAL
     )
@@ -388,7 +388,10 @@ def _v1_seal(demo_pki: Any, chop: SealPicture, now: datetime) -> Any:
     [
         (b"2026-03-01 10:00:00", datetime(2026, 3, 1, 2, 0, tzinfo=UTC)),
         (b"20260301100000Z", datetime(2026, 3, 1, 10, 0, tzinfo=UTC)),
-        (core.GeneralizedTime(datetime(2026, 3, 1, tzinfo=UTC)).dump(), datetime(2026, 3, 1, tzinfo=UTC)),
+        (
+            core.GeneralizedTime(datetime(2026, 3, 1, tzinfo=UTC)).dump(),
+            datetime(2026, 3, 1, tzinfo=UTC),
+        ),
         (b"\xff\xfe", None),
     ],
 )
@@ -433,7 +436,7 @@ def _timestamp_token(value: bytes, when: datetime) -> bytes:
             "policy": "1.2.3.4",
             "message_imprint": {
                 "hash_algorithm": {"algorithm": "sha256"},
-                "hashed_message": algos_digest(value),
+                "hashed_message": hashlib.sha256(value).digest(),
             },
             "serial_number": 1,
             "gen_time": when,
@@ -448,12 +451,6 @@ def _timestamp_token(value: bytes, when: datetime) -> bytes:
         }
     )
     return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump())
-
-
-def algos_digest(value: bytes) -> bytes:
-    import hashlib
-
-    return hashlib.sha256(value).digest()
 
 
 def _v5(seal_der: bytes, token: bytes | None) -> bytes:

@@ -143,7 +143,7 @@ def _run(out: Path, progress: Progress) -> DemoResult:
         (out / "seals" / f"{seal.es_id}.png").write_bytes(seal.picture_png)
         progress(f"Shenzhen market regulator issued contract seal {seal.es_id}")
 
-        anchors = federation.all_certificates()
+        anchors = federation.ca_certificates()
         signed = {
             "contract-sz-hk.pdf": _sign_sz_hk(jurisdictions, firms, seal, anchors, now),
             "contract-bj.pdf": _sign_alone(firms["bj"], jurisdictions["BJ"], now, "SB-2026-0002"),
@@ -331,7 +331,9 @@ def _sign_sz_hk(
         PadesProfile(PadesLevel.B_T, reason="乙方签署 Party B signature", location="Hong Kong"),
         timestamper=HttpTimeStamper(jurisdictions["HK"].tsa_url),
     )
-    context = ValidationContext(trust_roots=anchors, allow_fetching=True)
+    context = ValidationContext(
+        trust_roots=anchors, allow_fetching=True, revocation_mode="hard-fail"
+    )
     return add_archive_timestamp(pdf, HttpTimeStamper(jurisdictions["SZ"].tsa_url), context)
 
 

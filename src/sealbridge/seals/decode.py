@@ -61,7 +61,7 @@ _PICTURE_MAGIC: dict[str, tuple[bytes, ...]] = {
 }
 
 # What asn1crypto raises on bytes that do not match a spec.
-_PARSE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
+ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
 
 _V1_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y%m%d%H%M%S", "%Y%m%d%H%M%SZ", "%y%m%d%H%M%SZ")
 
@@ -78,7 +78,7 @@ def decode_seal(der: bytes) -> SealView:
         return _seal_view_v1(_load(asn1.SESealV1, der, SEAL), der)
     if version in GB_38540_VERSIONS:
         return _seal_view_v4(_load(asn1.SESeal, der, SEAL), der)
-    raise MalformedInput(SEAL, f"unknown version {version} (known: 1 and 2, 4, 5)")
+    raise MalformedInput(SEAL, f"unknown version {version} (known: 1, 2, 4, 5)")
 
 
 def decode_stamp(der: bytes) -> StampView:
@@ -90,7 +90,7 @@ def decode_stamp(der: bytes) -> StampView:
         return _stamp_view_v1(_load(asn1.SESSignatureV1, der, STAMP), der, version)
     if version in GB_38540_VERSIONS:
         return _stamp_view_v4(_load(asn1.SESSignature, der, STAMP), der, version)
-    raise MalformedInput(STAMP, f"unknown version {version} (known: 1 and 2, 4, 5)")
+    raise MalformedInput(STAMP, f"unknown version {version} (known: 1, 2, 4, 5)")
 
 
 def der_sequence(*encoded: bytes) -> bytes:
@@ -133,7 +133,7 @@ def _probe_version(der: bytes, what: str, path: Callable[[Any], Any]) -> int:
     try:
         value = path(core.Sequence.load(der, strict=True))
         version = value.native if isinstance(value, core.Integer) else None
-    except _PARSE_ERRORS as exc:
+    except ASN1_ERRORS as exc:
         raise MalformedInput(what, f"no version number where expected: {_reason(exc)}") from exc
     if not isinstance(version, int):
         raise MalformedInput(what, "no version number where expected")
@@ -146,7 +146,7 @@ def _load(spec: Any, der: bytes, what: str) -> Any:
         # asn1crypto parses lazily; touching .native parses every field now, so that
         # errors surface here rather than in a verifier.
         _ = value.native
-    except _PARSE_ERRORS as exc:
+    except ASN1_ERRORS as exc:
         raise MalformedInput(what, _reason(exc)) from exc
     return value
 
@@ -292,7 +292,7 @@ def _certificate(der: bytes, what: str) -> x509.Certificate:
         certificate = x509.Certificate.load(der, strict=True)
         _ = certificate.native
         _ = certificate.public_key
-    except _PARSE_ERRORS as exc:
+    except ASN1_ERRORS as exc:
         raise MalformedInput(what, f"not an X.509 certificate: {_reason(exc)}") from exc
     return certificate
 
@@ -319,7 +319,7 @@ def _v1_signing_time(raw: bytes) -> datetime | None:
     # "yyyy-MM-dd HH:mm:ss", others a DER time or compact digits.
     try:
         return _time(x509.Time.load(raw, strict=True), "signing time")
-    except (MalformedInput, *_PARSE_ERRORS):
+    except (MalformedInput, *ASN1_ERRORS):
         pass
     try:
         text = raw.decode("ascii").strip()

@@ -1,7 +1,7 @@
 """Making seals and applying them: the seal maker's and the signer's side of GB/T 38540.
 
-SealBridge writes version 4 only: GB/T 38540-2020 is the national standard that relying
-parties are required to read, while GM/T 0031-2025 (v5) readers still accept v4.
+SealBridge writes version 4 only, the national standard GB/T 38540-2020; GM/T 0031
+seals and stamps (versions 1, 2 and 5) are read and verified but not made.
 """
 
 from __future__ import annotations

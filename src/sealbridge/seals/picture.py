@@ -95,6 +95,7 @@ def _name_arc(canvas: _Canvas, name: str, outer_mm: float, em_mm: float) -> None
             radius = outer_mm - em_mm / 2
             advance = min(advance, radius * math.radians(MAX_ARC_DEGREES) / count)
     natural = count * advance / radius
+    # A short name is spread out so that it still arches over the star.
     span = max(natural, math.radians(min(MIN_ARC_DEGREES, 32.0 * count)))
     width = min(em_mm * 0.8, advance * 0.9)
     canvas.arc_text(name, radius, em_mm, width, span, top=True)
@@ -115,7 +116,7 @@ def render_name_seal(name: str, *, size_mm: int = 20, dpi: int = 300) -> SealPic
     border = max(0.8, size_mm * 0.06)
     half = size_mm / 2 - 0.2
     canvas.square(half, border)
-    cell = (half - border - 0.5) * 2 / 2
+    cell = half - border - 0.5
     order = ((1, 0), (1, 1), (0, 0), (0, 1))
     for char, (column, row) in zip(cells, order, strict=True):
         x = (column - 0.5) * cell
@@ -236,12 +237,12 @@ class _Canvas:
             turn = math.degrees(angle) if top else math.degrees(angle) - 180
             self.glyph(char, x, y, width_mm, em_mm, turn)
 
-    def line_text(self, text: str, y_mm: float, height_mm: float, max_width_mm: float) -> None:
-        advance = min(height_mm * 1.0, max_width_mm / len(text))
-        width = min(height_mm * 0.9, advance * 0.95)
+    def line_text(self, text: str, y_mm: float, em_mm: float, max_width_mm: float) -> None:
+        advance = min(em_mm, max_width_mm / len(text))
+        width = min(em_mm * 0.9, advance * 0.95)
         start = -advance * (len(text) - 1) / 2
         for i, char in enumerate(text):
-            self.glyph(char, start + advance * i, y_mm, width, height_mm, 0.0)
+            self.glyph(char, start + advance * i, y_mm, width, em_mm, 0.0)
 
     def finish(self) -> SealPicture:
         alpha = self.mask.reduce(_SUPERSAMPLE)

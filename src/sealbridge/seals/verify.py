@@ -21,7 +21,7 @@ from sealbridge.crypto import sm2
 from sealbridge.crypto.algorithms import digest, hash_of_signature_algorithm, signature_algorithm
 from sealbridge.crypto.verify import verify_signature
 from sealbridge.errors import MalformedInput, SealBridgeError
-from sealbridge.seals.decode import decode_seal, decode_stamp
+from sealbridge.seals.decode import ASN1_ERRORS, decode_seal, decode_stamp
 from sealbridge.seals.model import CertListType, SealView, StampView
 
 # certDigestList entries name their hash in free text (an "ObjType"); these are the
@@ -38,8 +38,6 @@ _DIGEST_NAMES: dict[str, str] = {
     "2.16.840.1.101.3.4.2.2": "sha384",
     "2.16.840.1.101.3.4.2.3": "sha512",
 }
-
-_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
 
 
 class Step(StrEnum):
@@ -214,7 +212,7 @@ def _signature_check(
         if sm2.is_sm2_key(public_key):
             signature = _sm2_der_signature(signature)
         verify_signature(public_key, signature_algorithm(algorithm), data, signature)
-    except (SealBridgeError, *_ASN1_ERRORS) as exc:
+    except (SealBridgeError, *ASN1_ERRORS) as exc:
         return SealCheck(step, False, f"{who}'s {algorithm} signature: {exc}")
     return SealCheck(step, True, f"{who}'s {algorithm} signature verifies")
 
@@ -224,7 +222,7 @@ def _sm2_der_signature(signature: bytes) -> bytes:
     # the bare 64-byte r || s; both carry the same signature.
     try:
         _ = algos.DSASignature.load(signature, strict=True).native
-    except _ASN1_ERRORS:
+    except ASN1_ERRORS:
         if len(signature) == 64:
             r = int.from_bytes(signature[:32], "big")
             s = int.from_bytes(signature[32:], "big")
@@ -247,7 +245,7 @@ def _timestamp_check(
         expected = imprint["hashed_message"].native
         gen_time = info["gen_time"].native
         actual = digest(hash_name, signature)
-    except (SealBridgeError, *_ASN1_ERRORS) as exc:
+    except (SealBridgeError, *ASN1_ERRORS) as exc:
         return SealCheck(
             Step.TIMESTAMP, False, f"the {whose}'s timestamp is not a readable token: {exc}"
         )

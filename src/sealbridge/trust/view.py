@@ -18,6 +18,7 @@ from sealbridge.trust.model import (
     RecognitionAgreement,
     Scope,
     ServiceStatus,
+    ServiceType,
     TrustList,
     TrustService,
 )
@@ -45,6 +46,16 @@ class Federation:
 
     def all_certificates(self) -> list[x509.Certificate]:
         return [s.certificate for tl in self.trust_lists.values() for s in tl.services()]
+
+    def ca_certificates(self) -> list[x509.Certificate]:
+        """Certificates of listed CAs only: roots a relying party outside the federation has."""
+        unique = {
+            s.certificate.dump(): s.certificate
+            for tl in self.trust_lists.values()
+            for s in tl.services()
+            if s.service_type in (ServiceType.CA_E_SIGNATURE, ServiceType.CA_E_SEAL)
+        }
+        return list(unique.values())
 
 
 @dataclass(frozen=True)

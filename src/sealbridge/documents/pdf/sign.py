@@ -6,6 +6,7 @@ What to produce is declared in a ``PadesProfile``; where and how it looks in a
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps.api import TimeStamper
+from pyhanko.sign.validation.dss import async_add_validation_info
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 
@@ -137,16 +139,37 @@ def sign_pdf(
 def add_archive_timestamp(
     pdf: bytes, timestamper: TimeStamper, validation_context: ValidationContext
 ) -> bytes:
-    """B-LTA: validation data for every signature in the DSS, then a document timestamp."""
+    """B-LTA: every signature's validation data into the DSS, then a document timestamp.
+
+    The DSS update comes first so that the document timestamp covers it; the timestamp's
+    own chain and revocation data are added with it. All of it runs in one event loop,
+    because the context's HTTP fetchers cannot outlive the loop they were made in.
+    """
     try:
-        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-        out = io.BytesIO()
-        signers.PdfTimeStamper(timestamper).update_archival_timestamp_chain(
-            reader, validation_context, in_place=False, output=out
-        )
-        return out.getvalue()
+        return asyncio.run(_archive(pdf, timestamper, validation_context))
     except (SigningError, PdfError, ValueError, KeyError) as exc:
         raise PdfSigningError(f"cannot add archive timestamp: {exc}") from exc
+
+
+async def _archive(pdf: bytes, timestamper: TimeStamper, context: ValidationContext) -> bytes:
+    count = len(_reader(pdf).embedded_regular_signatures)
+    for index in range(count):
+        out = io.BytesIO()
+        sig = _reader(pdf).embedded_regular_signatures[index]
+        await async_add_validation_info(sig, context, output=out)
+        pdf = out.getvalue()
+    out = io.BytesIO()
+    await signers.PdfTimeStamper(timestamper).async_timestamp_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False),
+        "sha256",
+        validation_context=context,
+        output=out,
+    )
+    return out.getvalue()
+
+
+def _reader(pdf: bytes) -> PdfFileReader:
+    return PdfFileReader(io.BytesIO(pdf), strict=False)
 
 
 def _style(stamp: VisibleStamp) -> StaticStampStyle:
