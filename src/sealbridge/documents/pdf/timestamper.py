@@ -46,7 +46,9 @@ class HttpTimeStamper(TimeStamper):
             raise TimestampUnavailable(f"TSA at {self.url} answered {content_type!r}")
         try:
             reply = tsp.TimeStampResp.load(payload)
-            reply.native  # noqa: B018 - force a full parse so garbage fails here
-        except ValueError as exc:
+            # Only the status is read here: asn1crypto's .native on the whole reply would
+            # make every later re-encoding of the token walk it again (seconds, not ms).
+            reply["status"]["status"].native  # noqa: B018 - parse the status or fail here
+        except (ValueError, TypeError, KeyError) as exc:
             raise TimestampUnavailable(f"TSA at {self.url} sent an unreadable reply") from exc
         return reply
