@@ -14,8 +14,12 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import ValidationContext
+from sqlalchemy import select
 
 from sealbridge.demo.scenario import DemoResult, run_demo
+from sealbridge.service import audit
+from sealbridge.service.db.models import AuditEvent
+from sealbridge.service.db.store import Store
 from sealbridge.verify.report.model import Indication, SignatureKind
 
 Y, N = True, False
@@ -90,6 +94,15 @@ def test_outputs(demo: DemoResult) -> None:
         "MO.json",
     }
     assert len(list((out / "seals").glob("*.esl"))) == 1
+    store = Store.embedded(out / "state")
+    try:
+        with store.sessions() as session:
+            chain = audit.verify_chain(session)
+            actions = session.execute(select(AuditEvent.action)).scalars().all()
+    finally:
+        store.close()
+    assert chain.intact
+    assert actions.count("certificate.revoked") == 1 and "seal.issued" in actions
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 

@@ -18,6 +18,7 @@ from sealbridge.crypto.keys import KeyHandle, generate_key
 from sealbridge.pki import profiles
 from sealbridge.pki.issuer import CertificateAuthority
 from sealbridge.pki.names import ca_name
+from sealbridge.pki.registry import CertificateRegistry
 from sealbridge.pki.tsa import TimeStampAuthority
 from sealbridge.trust.model import (
     RecognitionAgreement,
@@ -89,9 +90,16 @@ class Jurisdiction:
 
 
 def build_jurisdiction(
-    spec: JurisdictionSpec, server: AuthorityServer, now: datetime, clock: Clock
+    spec: JurisdictionSpec,
+    server: AuthorityServer,
+    now: datetime,
+    clock: Clock,
+    registry_for: Callable[[str], CertificateRegistry],
 ) -> Jurisdiction:
-    """Create the jurisdiction's CAs and TSA and mount them on the authority server."""
+    """Create the jurisdiction's CAs and TSA and mount them on the authority server.
+
+    ``registry_for(ca_id)`` gives each CA the place its issued and revoked state lives.
+    """
     cas: dict[KeyKind, CertificateAuthority] = {}
     for kind in spec.ca_keys:
         ca_id = f"{spec.code.lower()}-{kind.value}"
@@ -106,6 +114,7 @@ def build_jurisdiction(
             urls=server.ca_urls(ca_id),
             not_before=now - timedelta(days=400),
         )
+        ca.registry = registry_for(ca_id)
         server.mount_ca(ca_id, ca)
         cas[kind] = ca
     tsa_kind = next(k for k in spec.ca_keys if k is not KeyKind.SM2)

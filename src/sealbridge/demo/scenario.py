@@ -47,6 +47,9 @@ from sealbridge.pki.registry import RevocationReason
 from sealbridge.seals.issue import issue_seal
 from sealbridge.seals.model import SealType
 from sealbridge.seals.picture import render_round_seal
+from sealbridge.service import audit
+from sealbridge.service.ca_registry import DatabaseRegistry
+from sealbridge.service.db.store import Store
 from sealbridge.trust.loader import PublishedList, load_federation
 from sealbridge.trust.model import ServiceStatus, ServiceType, StatusChange, TrustService
 from sealbridge.trust.view import Federation
@@ -105,7 +108,7 @@ def run_demo(out_dir: Path, progress: Progress = lambda _: None) -> DemoResult:
     return result
 
 
-OUTPUT_FOLDERS = ("signed", "reports", "trust", "certs", "seals")
+OUTPUT_FOLDERS = ("signed", "reports", "trust", "certs", "seals", "state")
 
 
 def _swap_in(staging: Path, out_dir: Path) -> None:
@@ -123,59 +126,89 @@ def _run(out: Path, progress: Progress) -> DemoResult:
         (out / name).mkdir()
     now = datetime.now(UTC)
     result = DemoResult(out)
-    with AuthorityServer() as server:
-        progress(f"authority endpoints on {server.base_url}")
-        jurisdictions = {
-            spec.code: build_jurisdiction(spec, server, now, lambda: datetime.now(UTC))
-            for spec in JURISDICTIONS
-        }
-        maker = _seal_maker(jurisdictions["SZ"], now)
-        federation = _publish_and_load(jurisdictions, server, now, out, progress)
-        firms = {spec.key: enrol(spec, jurisdictions[spec.jurisdiction], now) for spec in FIRMS}
-        revoked = firms["sz-revoked"]
-        jurisdictions["SZ"].ca(KeyKind.ECDSA_P256).revoke(
-            revoked.certificate, RevocationReason.KEY_COMPROMISE, now - timedelta(minutes=1)
-        )
-        progress(f"revoked the certificate of {revoked.spec.name_en} (key compromise)")
-
-        seal = maker.issue_for(firms["sz"], now)
-        (out / "seals" / f"{seal.es_id}.esl").write_bytes(seal.der)
-        (out / "seals" / f"{seal.es_id}.png").write_bytes(seal.picture_png)
-        progress(f"Shenzhen market regulator issued contract seal {seal.es_id}")
-
-        anchors = federation.ca_certificates()
-        signed = {
-            "contract-sz-hk.pdf": _sign_sz_hk(jurisdictions, firms, seal, anchors, now),
-            "contract-bj.pdf": _sign_alone(firms["bj"], jurisdictions["BJ"], now, "SB-2026-0002"),
-            "contract-mo.pdf": _sign_alone(firms["mo"], jurisdictions["MO"], now, "SB-2026-0003"),
-            "contract-revoked.pdf": _sign_alone(revoked, jurisdictions["SZ"], now, "SB-2026-0004"),
-        }
-        for name, data in signed.items():
-            (out / "signed" / name).write_bytes(data)
-            progress(f"signed {name}")
-
-        verifier = seal_attachment_verifier(federation)
-        for name, data in signed.items():
-            report = verify_pdf(
-                data,
-                name,
-                federation,
-                [j.code for j in JURISDICTIONS],
-                attachment_verifier=verifier,
-            )
-            stem = name.removesuffix(".pdf")
-            (out / "reports" / f"{stem}.json").write_text(render_json(report), encoding="utf-8")
-            (out / "reports" / f"{stem}.html").write_text(render_html(report), encoding="utf-8")
-            result.reports[name] = report
-        for j in jurisdictions.values():
-            for kind, ca in j.cas.items():
-                _write_pem(out / "certs" / f"{j.ca_id(kind)}.pem", ca.certificate)
-            _write_pem(out / "certs" / f"{j.code.lower()}-tsa.pem", j.tsa_certificate)
-            _write_pem(
-                out / "certs" / f"{j.code.lower()}-trust-operator.pem", j.operator_certificate
-            )
-        _write_pem(out / "certs" / "sz-seal-maker.pem", maker.certificate)
+    store = Store.embedded(out / "state")
+    try:
+        with AuthorityServer() as server:
+            _run_with(store, server, out, now, result, progress)
+            with store.sessions() as session:
+                chain = audit.verify_chain(session)
+            progress(f"audit log: {chain.events} events, chain intact: {chain.intact}")
+    finally:
+        store.close()
     return result
+
+
+def _run_with(
+    store: Store,
+    server: AuthorityServer,
+    out: Path,
+    now: datetime,
+    result: DemoResult,
+    progress: Progress,
+) -> None:
+    progress(f"authority endpoints on {server.base_url}")
+    jurisdictions = {
+        spec.code: build_jurisdiction(
+            spec,
+            server,
+            now,
+            lambda: datetime.now(UTC),
+            lambda ca_id: DatabaseRegistry(store, ca_id, actor="demo"),
+        )
+        for spec in JURISDICTIONS
+    }
+    maker = _seal_maker(jurisdictions["SZ"], now)
+    federation = _publish_and_load(jurisdictions, server, now, out, progress)
+    firms = {spec.key: enrol(spec, jurisdictions[spec.jurisdiction], now) for spec in FIRMS}
+    revoked = firms["sz-revoked"]
+    jurisdictions["SZ"].ca(KeyKind.ECDSA_P256).revoke(
+        revoked.certificate, RevocationReason.KEY_COMPROMISE, now - timedelta(minutes=1)
+    )
+    progress(f"revoked the certificate of {revoked.spec.name_en} (key compromise)")
+
+    seal = maker.issue_for(firms["sz"], now)
+    (out / "seals" / f"{seal.es_id}.esl").write_bytes(seal.der)
+    (out / "seals" / f"{seal.es_id}.png").write_bytes(seal.picture_png)
+    with store.transaction() as session:
+        audit.record(
+            session,
+            actor="demo:sz-market-regulator",
+            action="seal.issued",
+            subject=f"seal/{seal.es_id}",
+            details={"firm": firms["sz"].spec.registration, "type": "contract"},
+        )
+    progress(f"Shenzhen market regulator issued contract seal {seal.es_id}")
+
+    anchors = federation.ca_certificates()
+    signed = {
+        "contract-sz-hk.pdf": _sign_sz_hk(jurisdictions, firms, seal, anchors, now),
+        "contract-bj.pdf": _sign_alone(firms["bj"], jurisdictions["BJ"], now, "SB-2026-0002"),
+        "contract-mo.pdf": _sign_alone(firms["mo"], jurisdictions["MO"], now, "SB-2026-0003"),
+        "contract-revoked.pdf": _sign_alone(revoked, jurisdictions["SZ"], now, "SB-2026-0004"),
+    }
+    for name, data in signed.items():
+        (out / "signed" / name).write_bytes(data)
+        progress(f"signed {name}")
+
+    verifier = seal_attachment_verifier(federation)
+    for name, data in signed.items():
+        report = verify_pdf(
+            data,
+            name,
+            federation,
+            [j.code for j in JURISDICTIONS],
+            attachment_verifier=verifier,
+        )
+        stem = name.removesuffix(".pdf")
+        (out / "reports" / f"{stem}.json").write_text(render_json(report), encoding="utf-8")
+        (out / "reports" / f"{stem}.html").write_text(render_html(report), encoding="utf-8")
+        result.reports[name] = report
+    for j in jurisdictions.values():
+        for kind, ca in j.cas.items():
+            _write_pem(out / "certs" / f"{j.ca_id(kind)}.pem", ca.certificate)
+        _write_pem(out / "certs" / f"{j.code.lower()}-tsa.pem", j.tsa_certificate)
+        _write_pem(out / "certs" / f"{j.code.lower()}-trust-operator.pem", j.operator_certificate)
+    _write_pem(out / "certs" / "sz-seal-maker.pem", maker.certificate)
 
 
 @dataclass(frozen=True)

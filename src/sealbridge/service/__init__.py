@@ -1,0 +1,1 @@
+"""The platform around the core: persistence, audit trail, workflow, API."""
