@@ -87,12 +87,20 @@ def test_outputs(demo: DemoResult) -> None:
         doc = json.loads((out / "reports" / f"{stem}.json").read_text(encoding="utf-8"))
         assert doc["schema"] == "sealbridge.report/1" and doc["file"] == name
         assert "验证报告" in (out / "reports" / f"{stem}.html").read_text(encoding="utf-8")
-    assert {p.name for p in (out / "trust").iterdir()} >= {
+    trust = out / "trust"
+    assert {p.name for p in (trust / "lists").iterdir()} == {
         "SZ.json",
         "HK.json",
         "BJ.json",
         "MO.json",
     }
+    assert {p.name for p in (trust / "pinned").iterdir()} == {
+        "SZ.pem",
+        "HK.pem",
+        "BJ.pem",
+        "MO.pem",
+    }
+    assert {p.name for p in (trust / "agreements").iterdir()} == {"SZ-HK.json", "SZ-BJ.json"}
     assert len(list((out / "seals").glob("*.esl"))) == 1
     store = Store.embedded(out / "state")
     try:

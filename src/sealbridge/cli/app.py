@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from sealbridge.cli import demo
+from sealbridge.cli import demo, verify
 
 app = typer.Typer(
     name="sealbridge",
@@ -15,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("demo")(demo.demo)
+app.command("verify")(verify.verify)
 
 
 @app.callback()

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from sealbridge.cli.output import console as wide_console
+from sealbridge.cli.output import fail
 from sealbridge.demo.federation import JURISDICTIONS
 from sealbridge.errors import SealBridgeError
 from sealbridge.verify.report.model import Indication, Recognition
@@ -24,14 +25,11 @@ def demo(
     """Run the end-to-end cross-border signing demo on 127.0.0.1."""
     from sealbridge.demo.scenario import run_demo
 
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=150)
+    console = wide_console()
     try:
         result = run_demo(out, progress=lambda msg: console.print(f"[dim]•[/dim] {msg}"))
     except (SealBridgeError, OSError) as exc:
-        console.print(f"[red]demo failed:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        fail(f"demo failed: {exc}")
     codes = [j.code for j in JURISDICTIONS]
     table = Table(title="Recognition: signature × jurisdiction", header_style="bold")
     for column in ("#", "file / signature", "signer", "indication", *codes):

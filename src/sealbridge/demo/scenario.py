@@ -275,12 +275,17 @@ def _publish_and_load(
     out: Path,
     progress: Progress,
 ) -> Federation:
+    for folder in ("lists", "agreements", "pinned"):
+        (out / "trust" / folder).mkdir()
     for j in jurisdictions.values():
-        (out / "trust" / f"{j.code}.json").write_bytes(publish_trust_list(j, server, now))
+        (out / "trust" / "lists" / f"{j.code}.json").write_bytes(
+            publish_trust_list(j, server, now)
+        )
+        _write_pem(out / "trust" / "pinned" / f"{j.code}.pem", j.operator_certificate)
     agreement_urls = []
     for a, b, title in AGREEMENTS:
         url, body = publish_agreement(jurisdictions[a], jurisdictions[b], title, server, now)
-        (out / "trust" / f"agreement-{a}-{b}.json").write_bytes(body)
+        (out / "trust" / "agreements" / f"{a}-{b}.json").write_bytes(body)
         agreement_urls.append(url)
     federation = load_federation(
         {

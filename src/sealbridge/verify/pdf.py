@@ -18,6 +18,7 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import (
@@ -39,7 +40,8 @@ from sealbridge.verify.report.model import (
     ValidationReport,
 )
 
-ContextFactory = Callable[[], ValidationContext]
+# Makes a fresh validation context, seeded with the document's DSS when it has one.
+ContextFactory = Callable[[DocumentSecurityStore | None], ValidationContext]
 
 # Signatures on attached seals are checked by a plug-in so the PDF path stays one idea.
 AttachmentVerifier = Callable[
@@ -47,17 +49,26 @@ AttachmentVerifier = Callable[
 ]
 
 
-def federation_context(federation: Federation) -> ContextFactory:
-    """Fresh validation contexts trusting every CA on every federation trust list.
+def federation_context(federation: Federation, *, fetch: bool = True) -> ContextFactory:
+    """Validation contexts trusting every service on every federation trust list.
 
-    Revocation is fetched live (soft-fail): offline, a signature is still judged on
-    what can be known, and a revoked certificate is caught whenever a responder answers.
+    Validation data embedded in the document (its DSS) is used first, so B-LT and B-LTA
+    files verify offline; with ``fetch`` the responders named in certificates are asked
+    too (soft-fail: unreachable responders leave revocation open, never crash).
     """
     anchors = federation.all_certificates()
 
-    def make() -> ValidationContext:
+    def make(dss: DocumentSecurityStore | None) -> ValidationContext:
+        if dss is not None:
+            return dss.as_validation_context(
+                {"trust_roots": anchors, "allow_fetching": fetch, "revocation_mode": "hard-fail"}
+            )
         return ValidationContext(
-            trust_roots=anchors, allow_fetching=True, revocation_mode="soft-fail"
+            trust_roots=anchors,
+            allow_fetching=fetch,
+            revocation_mode="hard-fail",
+            ocsps=[],
+            crls=[],
         )
 
     return make
@@ -79,12 +90,16 @@ def verify_pdf(
         raise MalformedInput("PDF", str(exc) or type(exc).__name__) from exc
     make_context = context or federation_context(federation)
     has_dss = "/DSS" in reader.root
+    try:
+        dss = DocumentSecurityStore.read_dss(reader) if has_dss else None
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        raise MalformedInput("PDF", f"unreadable document security store: {exc}") from exc
     reports: list[SignatureReport] = []
     last_doc_ts = max(
         (i for i, s in enumerate(embedded) if s.sig_object_type == "/DocTimeStamp"), default=-1
     )
     for index, sig in enumerate(embedded):
-        report = _verify_one(sig, index, federation, jurisdictions, make_context)
+        report = _verify_one(sig, index, federation, jurisdictions, lambda: make_context(dss))
         if report.kind is SignatureKind.PADES and report.level == "B-T" and has_dss:
             report = _with_level(report, "B-LTA" if last_doc_ts > index else "B-LT")
         reports.append(report)
@@ -103,7 +118,7 @@ def _verify_one(
     index: int,
     federation: Federation,
     jurisdictions: Sequence[str],
-    make_context: ContextFactory,
+    make_context: Callable[[], ValidationContext],
 ) -> SignatureReport:
     is_doc_ts = sig.sig_object_type == "/DocTimeStamp"
     kind = SignatureKind.DOC_TIMESTAMP if is_doc_ts else SignatureKind.PADES
@@ -194,7 +209,13 @@ def _indication(
     if status.trust_problem_indic is not None or status.validation_path is None:
         problem = status.trust_problem_indic
         sub = str(problem.standard_name) if problem else "NO_CERTIFICATE_CHAIN_FOUND"
-        return Indication.INDETERMINATE, sub, ("no trusted certificate chain",)
+        if status.validation_path is None:
+            return Indication.INDETERMINATE, sub, ("no chain to a trusted anchor",)
+        return (
+            Indication.INDETERMINATE,
+            sub,
+            ("chain to a trusted anchor found, but not validated (e.g. revocation unknown)",),
+        )
     coverage = status.coverage
     if coverage not in (SignatureCoverageLevel.ENTIRE_FILE, SignatureCoverageLevel.ENTIRE_REVISION):
         return (

@@ -1,0 +1,64 @@
+"""A trust directory on disk: what a relying party pinned and what it downloaded.
+
+Layout: ``pinned/<CODE>.pem`` (each operator's certificate, pinned out of band),
+``lists/<CODE>.json`` (signed trust lists) and ``agreements/*.json`` (agreements signed
+by both operators). Everything is verified on load, exactly as lists fetched over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from asn1crypto import pem, x509
+
+from sealbridge.errors import TrustError
+from sealbridge.trust.signed import load_agreement, load_trust_list
+from sealbridge.trust.view import Federation
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+
+def load_trust_directory(root: Path, *, now: datetime) -> Federation:
+    pinned = {path.stem: _certificate(path) for path in sorted((root / "pinned").glob("*.pem"))}
+    if not pinned:
+        raise TrustError(f"{root}: no pinned operator certificates in {root / 'pinned'}")
+    lists = {}
+    for code, certificate in pinned.items():
+        path = root / "lists" / f"{code}.json"
+        if not path.is_file():
+            raise TrustError(f"{path}: the trust list of pinned jurisdiction {code} is missing")
+        tl = load_trust_list(_read(path), certificate, now=now)
+        if tl.territory != code:
+            raise TrustError(f"{path} is the list of {tl.territory}, not {code}")
+        lists[code] = tl
+    agreements = []
+    for path in sorted((root / "agreements").glob("*.json")):
+        body = _read(path)
+        try:
+            parties = [str(p) for p in json.loads(body)["payload"]["parties"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TrustError(f"{path}: not a recognition agreement ({exc})") from exc
+        unknown = [p for p in parties if p not in pinned]
+        if unknown:
+            raise TrustError(f"{path}: names {unknown[0]}, whose operator is not pinned")
+        agreements.append(load_agreement(body, [pinned[p] for p in parties]))
+    return Federation(lists, tuple(agreements))
+
+
+def _read(path: Path) -> bytes:
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise TrustError(f"{path} is larger than {MAX_FILE_BYTES} bytes")
+    return path.read_bytes()
+
+
+def _certificate(path: Path) -> x509.Certificate:
+    data = _read(path)
+    try:
+        der = pem.unarmor(data)[2] if pem.detect(data) else data
+        certificate = x509.Certificate.load(der)
+        certificate.subject.native  # noqa: B018 - parse now so a bad file fails here
+    except (ValueError, TypeError, KeyError) as exc:
+        raise TrustError(f"{path}: not a certificate ({exc})") from exc
+    return certificate
