@@ -7,14 +7,13 @@ by both operators). Everything is verified on load, exactly as lists fetched ove
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
 from asn1crypto import pem, x509
 
 from sealbridge.errors import TrustError
-from sealbridge.trust.signed import load_agreement, load_trust_list
+from sealbridge.trust.signed import agreement_parties, load_agreement, load_trust_list
 from sealbridge.trust.view import Federation
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -29,21 +28,24 @@ def load_trust_directory(root: Path, *, now: datetime) -> Federation:
         path = root / "lists" / f"{code}.json"
         if not path.is_file():
             raise TrustError(f"{path}: the trust list of pinned jurisdiction {code} is missing")
-        tl = load_trust_list(_read(path), certificate, now=now)
+        try:
+            tl = load_trust_list(_read(path), certificate, now=now)
+        except TrustError as exc:
+            raise TrustError(f"{path}: {exc}") from exc
         if tl.territory != code:
             raise TrustError(f"{path} is the list of {tl.territory}, not {code}")
         lists[code] = tl
     agreements = []
     for path in sorted((root / "agreements").glob("*.json")):
         body = _read(path)
-        try:
-            parties = [str(p) for p in json.loads(body)["payload"]["parties"]]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise TrustError(f"{path}: not a recognition agreement ({exc})") from exc
+        parties = agreement_parties(body)
         unknown = [p for p in parties if p not in pinned]
         if unknown:
             raise TrustError(f"{path}: names {unknown[0]}, whose operator is not pinned")
-        agreements.append(load_agreement(body, [pinned[p] for p in parties]))
+        try:
+            agreements.append(load_agreement(body, [pinned[p] for p in parties]))
+        except TrustError as exc:
+            raise TrustError(f"{path}: {exc}") from exc
     return Federation(lists, tuple(agreements))
 
 

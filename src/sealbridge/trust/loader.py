@@ -6,7 +6,6 @@ pinned certificate, freshness and the agreement's two signatures.
 
 from __future__ import annotations
 
-import json
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -16,7 +15,7 @@ from datetime import datetime
 from asn1crypto import x509
 
 from sealbridge.errors import TrustError
-from sealbridge.trust.signed import load_agreement, load_trust_list
+from sealbridge.trust.signed import agreement_parties, load_agreement, load_trust_list
 from sealbridge.trust.view import Federation
 
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
@@ -57,17 +56,9 @@ def load_federation(
     agreements = []
     for url in agreement_urls:
         body = fetch(url)
-        parties = _agreement_parties(body)
+        parties = agreement_parties(body)
         missing = [p for p in parties if p not in lists]
         if missing:
             raise TrustError(f"agreement {url} names unknown jurisdiction {missing[0]}")
         agreements.append(load_agreement(body, [lists[p].operator_certificate for p in parties]))
     return Federation(trust_lists, tuple(agreements))
-
-
-def _agreement_parties(body: bytes) -> tuple[str, str]:
-    try:
-        a, b = json.loads(body)["payload"]["parties"]
-        return str(a), str(b)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise TrustError(f"agreement names no two parties: {exc}") from exc

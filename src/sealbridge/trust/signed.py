@@ -152,6 +152,16 @@ def agreement_payload(agreement: RecognitionAgreement) -> dict[str, Any]:
     }
 
 
+def agreement_parties(data: bytes) -> tuple[str, str]:
+    """The two jurisdictions an agreement names, read before its signatures are checked,
+    to know whose pinned operator certificates must have signed it."""
+    try:
+        a, b = json.loads(data)["payload"]["parties"]
+        return str(a), str(b)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TrustError(f"agreement names no two parties: {exc}") from exc
+
+
 def load_agreement(
     data: bytes, operator_certificates: Sequence[x509.Certificate]
 ) -> RecognitionAgreement:
