@@ -68,7 +68,7 @@ class SM2PrivateKey:
         """PKCS#8 form, for key stores only."""
         ec_key = keys.ECPrivateKey(
             {
-                "version": "ecPrivkeyVersion1",
+                "version": "ecPrivkeyVer1",
                 "private_key": int.from_bytes(self._private, "big"),
                 "public_key": b"\x04" + self.public_point,
             }
