@@ -1,4 +1,5 @@
-"""The authority's public HTTP face: CRLs, OCSP, RFC 3161 time-stamps and static documents.
+"""The authority's public HTTP face: CRLs, OCSP, RFC 3161 time-stamps, seal status lists
+and static documents.
 
 The standard library server is enough here: every answer is a small DER document built
 by the pure pki modules, and relying parties (openssl, pyHanko, browsers) only need plain
@@ -33,6 +34,7 @@ MAX_BODY = 64 * 1024
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _OCSP_RESPONSE = "application/ocsp-response"
 _TSA_REPLY = "application/timestamp-reply"
+_JSON = "application/json"
 
 
 def _utc_now() -> datetime:
@@ -131,6 +133,7 @@ class AuthorityServer:
         self._cas: dict[str, _CaMount] = {}
         self._tsas: dict[str, TimeStampAuthority] = {}
         self._documents: dict[str, _Response] = {}
+        self._seal_status: dict[str, Callable[[], bytes]] = {}
         self._httpd = _HTTPServer(port, self, client_timeout)
         self._thread: threading.Thread | None = None
         self.port: int = self._httpd.server_port
@@ -183,6 +186,17 @@ class AuthorityServer:
             raise ValueError(f"document path {path!r} must be an absolute path without a query")
         self._documents[path] = _Response(200, body, content_type)
 
+    def mount_seal_status(self, maker_id: str, build: Callable[[], bytes]) -> None:
+        """Serve a seal maker's signed status list at ``GET /seal-status/{maker_id}``.
+
+        ``build`` runs on every request, so a suspension or revocation shows at once
+        instead of when a published copy is next replaced.
+        """
+        self._seal_status[_checked_id(maker_id)] = build
+
+    def seal_status_url(self, maker_id: str) -> str:
+        return f"{self.base_url}/seal-status/{_checked_id(maker_id)}"
+
     def ca_urls(self, ca_id: str) -> AuthorityUrls:
         base = f"{self.base_url}/ca/{_checked_id(ca_id)}"
         return AuthorityUrls(ocsp=f"{base}/ocsp", crl=f"{base}/crl", ca_issuers=f"{base}/cert")
@@ -199,6 +213,9 @@ class AuthorityServer:
                 return _tsa_endpoint(self._tsas[tsa_id])
             case ["", "ca", ca_id, *rest] if ca_id in self._cas:
                 return _ca_endpoint(self._cas[ca_id], rest)
+            case ["", "seal-status", maker_id] if maker_id in self._seal_status:
+                build = self._seal_status[maker_id]
+                return _Endpoint("GET", lambda _body: _Response(200, build(), _JSON))
         return None
 
 

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from sealbridge.cli import demo, verify
+from sealbridge.cli import demo, seal, verify
 
 app = typer.Typer(
     name="sealbridge",
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.command("demo")(demo.demo)
 app.command("verify")(verify.verify)
+app.add_typer(seal.seal_app, name="seal")
 
 
 @app.callback()

@@ -3,7 +3,9 @@
 A Shenzhen firm's PDF signature carries its GB/T 38540 seal as an embedded file added in
 the same revision, so the signature covers it. Here the seal is checked (maker signature,
 maker chain to a federation CA, binding to the PDF signer's certificate, validity at the
-signing time) and its maker recognised per jurisdiction under the e-seal scope.
+signing time) and its maker recognised per jurisdiction under the e-seal scope. Given
+the makers' signed status lists, a seal revoked, suspended or lapsed before the signing
+time fails as REVOKED.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from sealbridge.crypto.verify import verify_signature
 from sealbridge.errors import SealBridgeError
 from sealbridge.pki.extensions import certificate_policies
+from sealbridge.seals.status import STATUS_STEP, SealStatusList, status_check
 from sealbridge.seals.verify import SealCheck, signer_bound_check, verify_seal
 from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
@@ -33,12 +36,16 @@ from sealbridge.verify.report.model import (
 SEAL_ATTACHMENT_SUFFIX = ".esl"
 
 
-def seal_attachment_verifier(federation: Federation) -> AttachmentVerifier:
+def seal_attachment_verifier(
+    federation: Federation, status_lists: Sequence[SealStatusList] = ()
+) -> AttachmentVerifier:
+    """``status_lists`` are taken as given, so load them with ``load_status_list`` first."""
+
     def check(
         reader: PdfFileReader, sig: EmbeddedPdfSignature, signature: SignatureReport
     ) -> Sequence[SignatureReport]:
         return [
-            _seal_report(name, data, sig, signature, federation)
+            _seal_report(name, data, sig, signature, federation, status_lists)
             for name, data in _seals_in_revision(reader, sig.signed_revision)
         ]
 
@@ -71,6 +78,7 @@ def _seal_report(
     sig: EmbeddedPdfSignature,
     signature: SignatureReport,
     federation: Federation,
+    status_lists: Sequence[SealStatusList],
 ) -> SignatureReport:
     moment = signature.signing_time or datetime.now(UTC)
     result = verify_seal(data, at=moment)
@@ -83,6 +91,8 @@ def _seal_report(
         checks.append(issuer_check)
         if issuer is not None:
             path = [issuer, seal.maker_certificate]
+        if status_lists:
+            checks.append(status_check(status_lists, seal, moment))
     failed = [c for c in checks if not c.passed]
     sub: str | None
     if failed:
@@ -161,4 +171,5 @@ def _sub_indication(check: SealCheck) -> str:
         "signer-in-cert-list": "SIG_CONSTRAINTS_FAILURE",
         "seal-validity": "OUT_OF_BOUNDS_NO_POE",
         "maker-chain": "NO_CERTIFICATE_CHAIN_FOUND",
+        STATUS_STEP: "REVOKED",
     }.get(check.step, "SIG_CONSTRAINTS_FAILURE")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from sealbridge.service.db import models  # noqa: F401 - registers the tables
+from sealbridge.service.db import models, models_seals  # noqa: F401 - registers the tables
 from sealbridge.service.db.base import Base
 
 connection = context.config.attributes["connection"]

@@ -1,0 +1,401 @@
+"""``sealbridge seal``: make, inspect, verify and administer electronic seals.
+
+``show`` and ``verify`` read a seal file and need nothing else. The other commands work
+on a data directory (``--data``): the embedded store holding the seal registry, and the
+demo seal maker that ``init-maker`` creates, its SM2 key kept there as a file. Exit
+status: 0 done (``verify``: valid), 1 invalid (``verify``), 2 bad input or refused, with
+one line on stderr naming the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from asn1crypto import keys, pem, x509
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
+
+from sealbridge.cli.output import console, fail
+from sealbridge.crypto import sm2
+from sealbridge.crypto.algorithms import KeyKind
+from sealbridge.crypto.keys import KeyHandle, SM2Key, generate_key
+from sealbridge.errors import KeyStoreError, MalformedInput, SealBridgeError
+from sealbridge.pki import profiles
+from sealbridge.pki.issuer import CertificateAuthority
+from sealbridge.pki.names import ca_name
+from sealbridge.seals.decode import ASN1_ERRORS, decode_seal
+from sealbridge.seals.issue import issue_seal
+from sealbridge.seals.model import SealType, SealView
+from sealbridge.seals.picture import render_name_seal, render_round_seal
+from sealbridge.seals.registry import GrantRole
+from sealbridge.seals.status import load_status_list, status_check
+from sealbridge.seals.verify import verify_seal
+from sealbridge.service.db.store import Store
+from sealbridge.service.seal_registry import SealRegistry
+
+MAKER_DIR = "seal-maker"
+MAKER_KEY = "maker.key"
+MAKER_CERT = "maker.pem"
+MAKER_ROOT = "root.pem"
+MAX_SEAL_FILE = 4 * 1024 * 1024
+
+seal_app = typer.Typer(
+    name="seal",
+    help="Electronic seals (GB/T 38540): issue, show, verify, revoke, grant.",
+    no_args_is_help=True,
+)
+
+Data = Annotated[
+    Path, typer.Option("--data", help="Data directory: registry store and seal maker files")
+]
+DEFAULT_DATA = Path("sealbridge-data")
+
+
+class SealKind(StrEnum):
+    COMPANY = "company"
+    FINANCE = "finance"
+    INVOICE = "invoice"
+    CONTRACT = "contract"
+    LEGAL_REPRESENTATIVE = "legal-representative"
+
+    @property
+    def seal_type(self) -> SealType:
+        return SealType[self.name]
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """Turn every expected failure into one line on stderr and exit status 2."""
+    try:
+        yield
+    except (SealBridgeError, OSError, SQLAlchemyError) as exc:
+        fail(f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+
+
+@contextmanager
+def _registry(data: Path) -> Iterator[SealRegistry]:
+    store = Store.embedded(data)
+    try:
+        yield SealRegistry(store)
+    finally:
+        store.close()
+
+
+@seal_app.command("init-maker")
+def init_maker(
+    name: Annotated[str, typer.Option("--name", help="The seal maker's name")],
+    data: Data = DEFAULT_DATA,
+    country: Annotated[str, typer.Option("--country")] = "CN",
+) -> None:
+    """Create a demo SM2 seal maker: a self-signed root and the maker's certificate."""
+    with _reported():
+        folder = data / MAKER_DIR
+        if (folder / MAKER_KEY).exists():
+            raise KeyStoreError(f"a seal maker already exists in {folder}")
+        name = " ".join(name.split())
+        if not 0 < len(name) <= 64:
+            raise MalformedInput("seal maker name", "must be 1 to 64 characters")
+        country = country.strip().upper()
+        if not (len(country) == 2 and country.isascii() and country.isalpha()):
+            raise MalformedInput("country", "an ISO 3166 two-letter code, such as CN or HK")
+        # The root's key is used once, here, and never stored: this root certifies
+        # nothing but this maker.
+        root = CertificateAuthority.create_root(
+            ca_name(f"{name} Root", name, country), generate_key(KeyKind.SM2)
+        )
+        private = sm2.SM2PrivateKey.generate()
+        key = SM2Key(private)
+        certificate = root.issue(
+            ca_name(name, name, country), key.public_key_info, profiles.SEAL_MAKER
+        )
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write(folder / MAKER_ROOT, pem.armor("CERTIFICATE", root.certificate.dump()), 0o644)
+        _write(folder / MAKER_CERT, pem.armor("CERTIFICATE", certificate.dump()), 0o644)
+        # Written last: a key file means a complete maker.
+        _write(folder / MAKER_KEY, private.private_key_info().dump(), 0o600)
+    typer.echo(f"seal maker {name!r} created in {folder}")
+
+
+@seal_app.command("register-firm")
+def register_firm(
+    registration: Annotated[str, typer.Argument(help="USCC (SZ, BJ), BR number (HK), ...")],
+    name: Annotated[str, typer.Option("--name")],
+    legal_representative: Annotated[str, typer.Option("--legal-representative")],
+    jurisdiction: Annotated[str, typer.Option("--jurisdiction", help="SZ, HK, BJ, MO, ...")],
+    data: Data = DEFAULT_DATA,
+    by: Annotated[str, typer.Option("--by", help="Who records this")] = "registrar",
+) -> None:
+    """Enter a firm from the business register."""
+    with _reported(), _registry(data) as registry:
+        registry.register_firm(
+            by,
+            registration,
+            name=name,
+            legal_representative=legal_representative,
+            jurisdiction=jurisdiction,
+        )
+    typer.echo(f"firm {registration.strip()} registered")
+
+
+@seal_app.command("add-user")
+def add_user(
+    user: Annotated[str, typer.Argument(help="Login id")],
+    firm: Annotated[str, typer.Option("--firm", help="The firm's registration number")],
+    display_name: Annotated[str | None, typer.Option("--display-name")] = None,
+    data: Data = DEFAULT_DATA,
+    by: Annotated[str, typer.Option("--by", help="Who records this")] = "registrar",
+) -> None:
+    """Enter a person who acts for a firm."""
+    with _reported(), _registry(data) as registry:
+        registry.add_user(by, user, display_name=display_name or user, firm=firm)
+    typer.echo(f"user {user} added to firm {firm}")
+
+
+@seal_app.command("issue")
+def issue(
+    firm: Annotated[str, typer.Option("--firm", help="The firm's registration number")],
+    es_id: Annotated[str, typer.Option("--es-id", help="Seal code assigned by the maker")],
+    signer_certs: Annotated[
+        list[Path], typer.Option("--signer-cert", help="Certificate allowed to apply it")
+    ],
+    kind: Annotated[SealKind, typer.Option("--type")] = SealKind.CONTRACT,
+    custodians: Annotated[
+        list[str] | None, typer.Option("--custodian", help="User who will manage the seal")
+    ] = None,
+    valid_days: Annotated[int, typer.Option("--valid-days", min=1, max=3650)] = 730,
+    out: Annotated[Path | None, typer.Option("--out", help="Seal file to write")] = None,
+    data: Data = DEFAULT_DATA,
+    by: Annotated[str, typer.Option("--by", help="Who records this")] = "seal-maker",
+) -> None:
+    """Make a seal for a registered firm with the data directory's seal maker."""
+    with _reported():
+        maker_key, maker_certificate = _maker(data)
+        bound = [_certificate(path) for path in signer_certs]
+        with _registry(data) as registry:
+            record = registry.firm(firm)
+            seal_type = kind.seal_type
+            if seal_type is SealType.LEGAL_REPRESENTATIVE:
+                picture = render_name_seal(record.legal_representative)
+            else:
+                picture = render_round_seal(record.name, seal_type.chop_text, code=es_id)
+            now = datetime.now(UTC)
+            der = issue_seal(
+                maker_key,
+                maker_certificate,
+                es_id=es_id,
+                seal_type=seal_type,
+                name=f"{record.name}{seal_type.label_zh}",
+                bound_certificates=bound,
+                picture=picture,
+                valid_from=now,
+                valid_to=now + timedelta(days=valid_days),
+            )
+            registry.record_seal(by, record.registration, der, custodians=custodians or ())
+        target = out or data / "seals" / f"{es_id}.esl"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write(target, der, 0o644)
+    typer.echo(f"seal {es_id} issued to firm {record.registration}: {target}")
+
+
+@seal_app.command("show")
+def show(
+    file: Annotated[Path, typer.Argument(help="Seal file (.esl)")],
+    picture: Annotated[Path | None, typer.Option("--picture", help="Write the image here")] = None,
+) -> None:
+    """Print a seal's fields; optionally save its picture."""
+    with _reported():
+        seal = decode_seal(_read(file))
+        if picture is not None:
+            _write(picture, seal.picture.data, 0o644)
+    table = Table(title=str(file), show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for field, value in _fields(seal):
+        table.add_row(field, Text(value))
+    console().print(table)
+    if picture is not None:
+        typer.echo(f"picture ({seal.picture.kind}) written to {picture}")
+
+
+@seal_app.command("verify")
+def verify(
+    file: Annotated[Path, typer.Argument(help="Seal file (.esl)")],
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="ISO 8601 time to check it at (default now; UTC if no zone)"),
+    ] = None,
+    status_list: Annotated[
+        Path | None,
+        typer.Option("--status-list", help="The maker's signed status list to consult"),
+    ] = None,
+) -> None:
+    """Check a seal: its maker's signature, validity at a time, and its status if given."""
+    with _reported():
+        moment = _time(at, "--at") if at else datetime.now(UTC).replace(microsecond=0)
+        result = verify_seal(_read(file), at=moment)
+        seal = result.seal
+        if seal is None:
+            fail(f"MalformedInput: {file}: {result.checks[0].detail}")
+        checks = list(result.checks)
+        if status_list is not None:
+            listed = load_status_list(_read(status_list), seal.maker_certificate, datetime.now(UTC))
+            checks.append(status_check([listed], seal, moment))
+    for check in checks:
+        typer.echo(f"{'ok' if check.passed else 'FAILED':6} {check.step}: {check.detail}")
+    failed = next((c.step for c in checks if not c.passed), None)
+    if failed is not None:
+        typer.echo(f"seal {seal.es_id} is INVALID (failed at {failed})")
+        raise typer.Exit(1)
+    typer.echo(f"seal {seal.es_id} is valid")
+
+
+@seal_app.command("revoke")
+def revoke(
+    es_id: Annotated[str, typer.Argument(help="Seal code")],
+    reason: Annotated[str, typer.Option("--reason")] = "",
+    data: Data = DEFAULT_DATA,
+    by: Annotated[str, typer.Option("--by", help="Who revokes it")] = "seal-maker",
+) -> None:
+    """Revoke a seal for good; status lists published from now on say so."""
+    with _reported(), _registry(data) as registry:
+        record = registry.revoke(by, es_id, reason=reason)
+    typer.echo(f"seal {es_id} revoked at {record.state_since.isoformat()}")
+
+
+@seal_app.command("grant")
+def grant(
+    es_id: Annotated[str, typer.Argument(help="Seal code")],
+    by: Annotated[str, typer.Option("--by", help="A custodian of the seal")],
+    to: Annotated[str, typer.Option("--to", help="User of the same firm")],
+    role: Annotated[GrantRole, typer.Option("--role")] = GrantRole.USER,
+    until: Annotated[str | None, typer.Option("--until", help="ISO 8601 end")] = None,
+    max_uses: Annotated[int | None, typer.Option("--max-uses", min=1)] = None,
+    data: Data = DEFAULT_DATA,
+) -> None:
+    """Let a user of the firm use, manage or audit a seal."""
+    with _reported(), _registry(data) as registry:
+        end = _time(until, "--until") if until else None
+        given = registry.grant(by, es_id, to, role, valid_until=end, max_uses=max_uses)
+    limits = [f"until {given.valid_until.isoformat()}"] if given.valid_until else []
+    limits += [f"at most {given.max_uses} uses"] if given.max_uses else []
+    typer.echo(
+        f"grant {given.id}: {to} is {role.value} of seal {es_id}"
+        + (f" ({', '.join(limits)})" if limits else "")
+    )
+
+
+@seal_app.command("status-list")
+def status_list(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the signed list")],
+    valid_hours: Annotated[int, typer.Option("--valid-hours", min=1, max=24 * 31)] = 24,
+    data: Data = DEFAULT_DATA,
+) -> None:
+    """Publish the maker's signed list of its seals and their states."""
+    with _reported():
+        maker_key, maker_certificate = _maker(data)
+        with _registry(data) as registry:
+            signed = registry.status_list(
+                maker_key,
+                maker_certificate,
+                datetime.now(UTC),
+                validity=timedelta(hours=valid_hours),
+            )
+        _write(out, signed, 0o644)
+    typer.echo(f"status list written to {out}")
+
+
+def _fields(seal: SealView) -> list[tuple[str, str]]:
+    kind = seal.seal_type
+    bound = [c.subject.human_friendly for c in seal.bound_certificates] + [
+        f"{d.algorithm} digest {d.value.hex()}" for d in seal.bound_digests
+    ]
+    return [
+        ("standard", f"{seal.standard} (version {seal.version}, vendor {seal.vid})"),
+        ("esID", seal.es_id),
+        ("type", f"{seal.type_code} {kind.label_en if kind else '(not a known type)'}"),
+        ("name", seal.name),
+        ("bound certificates", "\n".join(bound)),
+        ("created", seal.created.isoformat()),
+        ("valid", f"{seal.valid_from.isoformat()} to {seal.valid_to.isoformat()}"),
+        (
+            "picture",
+            f"{seal.picture.kind}, {seal.picture.width_mm}x{seal.picture.height_mm} mm, "
+            f"{len(seal.picture.data)} bytes",
+        ),
+        ("maker", seal.maker_certificate.subject.human_friendly),
+        ("signature", seal.signature_algorithm),
+        ("timestamp", "present" if seal.timestamp else "none"),
+        ("extensions", ", ".join(e.oid for e in seal.extensions) or "none"),
+    ]
+
+
+def _maker(data: Path) -> tuple[KeyHandle, x509.Certificate]:
+    folder = data / MAKER_DIR
+    if not (folder / MAKER_KEY).is_file():
+        raise KeyStoreError(
+            f"no seal maker in {data}: run `sealbridge seal init-maker --data {data}` first"
+        )
+    try:
+        info = keys.PrivateKeyInfo.load((folder / MAKER_KEY).read_bytes(), strict=True)
+        key = SM2Key(sm2.SM2PrivateKey.from_private_key_info(info))
+    except (*ASN1_ERRORS, MalformedInput) as exc:
+        raise KeyStoreError(f"{folder / MAKER_KEY} is not an SM2 PKCS#8 key") from exc
+    certificate = _certificate(folder / MAKER_CERT)
+    if key.public_key_info.dump() != certificate.public_key.dump():
+        raise KeyStoreError(f"the key in {folder} does not belong to its maker certificate")
+    return key, certificate
+
+
+def _certificate(path: Path) -> x509.Certificate:
+    data = path.read_bytes()
+    try:
+        if pem.detect(data):
+            data = pem.unarmor(data)[2]
+        certificate = x509.Certificate.load(data, strict=True)
+        _ = certificate.native
+    except ASN1_ERRORS as exc:
+        raise MalformedInput(f"certificate {path}", "neither PEM nor DER X.509") from exc
+    return certificate
+
+
+def _read(path: Path) -> bytes:
+    if path.stat().st_size > MAX_SEAL_FILE:
+        raise MalformedInput(str(path), f"larger than {MAX_SEAL_FILE} bytes")
+    return path.read_bytes()
+
+
+def _time(text: str, what: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise MalformedInput(what, f"{text!r} is not an ISO 8601 time") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    """Replace ``path`` in one step: readers see the old file or the whole new one.
+
+    The temporary file is created 0600 and only then given ``mode``, so a private key
+    is never readable by others, not even half-written.
+    """
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temporary)
+        raise

@@ -1,0 +1,222 @@
+"""``sealbridge seal``, driven as a user would: files in, lines and exit statuses out."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from asn1crypto import keys, pem, x509
+from typer.testing import CliRunner, Result
+
+from sealbridge.cli.app import app
+from sealbridge.crypto import sm2
+from sealbridge.crypto.keys import SM2Key
+from sealbridge.pki.identifiers import uscc_check_character
+from sealbridge.seals import decode_seal
+
+FIRM = "91440300MA5G0CL11" + uscc_check_character("91440300MA5G0CL11")
+ES_ID = "4403000001"
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def _one_error_line(result: Result, *words: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.output
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory with a maker, a firm with custodian carol and user bob, one seal."""
+    folder = tmp_path_factory.mktemp("cli") / "data"
+    assert (
+        run("seal", "init-maker", "--name", "CLI Demo Seal Maker", "--data", folder).exit_code == 0
+    )
+    steps = [
+        ("register-firm", FIRM, "--name", "深圳甲公司", "--legal-representative", "张三",
+         "--jurisdiction", "SZ"),
+        ("add-user", "carol", "--firm", FIRM, "--display-name", "Carol"),
+        ("add-user", "bob", "--firm", FIRM),
+        ("issue", "--firm", FIRM, "--es-id", ES_ID, "--type", "contract",
+         "--signer-cert", folder / "seal-maker" / "maker.pem", "--custodian", "carol"),
+    ]  # fmt: skip
+    for step in steps:
+        result = run("seal", *step, "--data", folder)
+        assert result.exit_code == 0, result.output
+    return folder
+
+
+@pytest.fixture(scope="module")
+def seal_file(data: Path) -> Path:
+    return data / "seals" / f"{ES_ID}.esl"
+
+
+def test_init_maker_writes_a_private_key_only_its_owner_reads(data: Path) -> None:
+    folder = data / "seal-maker"
+    key_file = folder / "maker.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    info = keys.PrivateKeyInfo.load(key_file.read_bytes())
+    key = SM2Key(sm2.SM2PrivateKey.from_private_key_info(info))
+    certificate = x509.Certificate.load(pem.unarmor((folder / "maker.pem").read_bytes())[2])
+    root = x509.Certificate.load(pem.unarmor((folder / "root.pem").read_bytes())[2])
+    assert key.public_key_info.dump() == certificate.public_key.dump()
+    assert certificate.issuer == root.subject and root.self_signed == "maybe"
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporaries
+    _one_error_line(run("seal", "init-maker", "--name", "Again", "--data", data), "already")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [("--name", "n" * 65, "1 to 64"), ("--country", "CHN", "two-letter"), ("--name", " ", "1 to")],
+)
+def test_init_maker_refuses_bad_names(tmp_path: Path, option: str, value: str, words: str) -> None:
+    result = run("seal", "init-maker", "--name", "Maker", option, value, "--data", tmp_path)
+    _one_error_line(result, "MalformedInput", words)
+    assert not (tmp_path / "seal-maker").exists()
+
+
+def test_issue_wrote_the_seal(seal_file: Path) -> None:
+    seal = decode_seal(seal_file.read_bytes())
+    assert seal.es_id == ES_ID and seal.name == "深圳甲公司合同专用章"
+    assert seal.maker_certificate.subject.native["common_name"] == "CLI Demo Seal Maker"
+
+
+def test_show_prints_fields_and_saves_the_picture(seal_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "chop.png"
+    result = run("seal", "show", seal_file, "--picture", out)
+    assert result.exit_code == 0, result.output
+    assert ES_ID in result.stdout and "Contract seal" in result.stdout
+    assert "GB/T 38540-2020" in result.stdout
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_verify_valid_seal(seal_file: Path) -> None:
+    result = run("seal", "verify", seal_file)
+    assert result.exit_code == 0, result.output
+    assert "ok     maker-signature" in result.stdout
+    assert result.stdout.strip().endswith("is valid")
+
+
+def test_verify_outside_the_validity_is_invalid(seal_file: Path) -> None:
+    result = run("seal", "verify", seal_file, "--at", "2020-01-01T00:00:00+08:00")
+    assert result.exit_code == 1
+    assert "FAILED seal-validity" in result.stdout and "INVALID" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (None, "FileNotFoundError"),
+        (b"", "empty input"),
+        (b"\x30\x03\x02\x01\x07", "no version number"),
+        (b'{"not": "a seal"}', "not a DER SEQUENCE"),
+    ],
+)
+def test_verify_unreadable_seal(tmp_path: Path, content: bytes | None, words: str) -> None:
+    path = tmp_path / "bad.esl"
+    if content is not None:
+        path.write_bytes(content)
+    _one_error_line(run("seal", "verify", path), words)
+
+
+def test_verify_bad_time(seal_file: Path) -> None:
+    _one_error_line(run("seal", "verify", seal_file, "--at", "next tuesday"), "--at", "ISO 8601")
+
+
+def test_grant_and_refusals(data: Path) -> None:
+    granted = run(
+        "seal", "grant", ES_ID, "--by", "carol", "--to", "bob", "--max-uses", "3",
+        "--until", "2099-01-01", "--data", data,
+    )  # fmt: skip
+    assert granted.exit_code == 0, granted.output
+    assert "bob is user of seal" in granted.stdout and "at most 3 uses" in granted.stdout
+    _one_error_line(
+        run("seal", "grant", ES_ID, "--by", "bob", "--to", "carol", "--data", data),
+        "NotAuthorised",
+        "not a custodian",
+    )
+    _one_error_line(
+        run("seal", "grant", "nope", "--by", "carol", "--to", "bob", "--data", data),
+        "UnknownRecord",
+        "no seal nope",
+    )
+    _one_error_line(
+        run("seal", "grant", ES_ID, "--by", "carol", "--to", "bob", "--until", "soon",
+            "--data", data),
+        "--until",
+    )  # fmt: skip
+
+
+def test_bad_registrations_are_named(data: Path) -> None:
+    _one_error_line(
+        run("seal", "register-firm", "91440300MA5G0CL110", "--name", "x",
+            "--legal-representative", "y", "--jurisdiction", "SZ", "--data", data),
+        "MalformedInput",
+        "check character",
+    )  # fmt: skip
+    _one_error_line(
+        run("seal", "register-firm", FIRM, "--name", "x", "--legal-representative", "y",
+            "--jurisdiction", "SZ", "--data", data),
+        "AlreadyRegistered",
+    )  # fmt: skip
+    _one_error_line(
+        run("seal", "issue", "--firm", FIRM, "--es-id", ES_ID, "--signer-cert",
+            data / "seal-maker" / "root.pem", "--data", data),
+        "AlreadyRegistered",
+        f"seal {ES_ID}",
+    )  # fmt: skip
+
+
+def test_issue_needs_a_maker_and_certificates(data: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    _one_error_line(
+        run("seal", "issue", "--firm", FIRM, "--es-id", "X1", "--signer-cert",
+            data / "seal-maker" / "maker.pem", "--data", empty),
+        "KeyStoreError",
+        "init-maker",
+    )  # fmt: skip
+    assert not empty.exists()
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate")
+    _one_error_line(
+        run("seal", "issue", "--firm", FIRM, "--es-id", "X1", "--signer-cert", garbage,
+            "--data", data),
+        "certificate",
+    )  # fmt: skip
+
+
+def test_revoke_shows_in_the_status_list_and_verification(data: Path, tmp_path: Path) -> None:
+    es_id = "4403000009"
+    issued = run(
+        "seal", "issue", "--firm", FIRM, "--es-id", es_id, "--type", "legal-representative",
+        "--signer-cert", data / "seal-maker" / "maker.pem", "--data", data,
+    )  # fmt: skip
+    assert issued.exit_code == 0, issued.output
+    seal = data / "seals" / f"{es_id}.esl"
+    listing = tmp_path / "status.json"
+    assert run("seal", "status-list", "--out", listing, "--data", data).exit_code == 0
+    before = run("seal", "verify", seal, "--status-list", listing)
+    assert before.exit_code == 0 and "ok     seal-status" in before.stdout
+
+    revoked = run("seal", "revoke", es_id, "--reason", "lost token", "--data", data)
+    assert revoked.exit_code == 0 and "revoked at" in revoked.stdout
+    _one_error_line(run("seal", "revoke", es_id, "--data", data), "IllegalTransition", "final")
+    assert run("seal", "status-list", "--out", listing, "--data", data).exit_code == 0
+    entries = json.loads(listing.read_bytes())["payload"]["entries"]
+    assert {e["es_id"]: e["state"] for e in entries} == {ES_ID: "active", es_id: "revoked"}
+
+    after = run("seal", "verify", seal, "--status-list", listing)
+    assert after.exit_code == 1
+    assert "FAILED seal-status" in after.stdout and "revoked since" in after.stdout
+
+    other = tmp_path / "tampered.json"
+    other.write_bytes(listing.read_bytes().replace(b'"revoked"', b'"active"'))
+    _one_error_line(run("seal", "verify", seal, "--status-list", other), "StatusListError")
