@@ -70,6 +70,7 @@ def test_rules_name_the_agreement_or_its_absence(demo: DemoResult) -> None:
     assert "key_compromise" in revoked.recognition["HK"].rule
     seal = demo.reports["contract-sz-hk.pdf"].signatures[1]
     assert seal.kind is SignatureKind.SEAL
+    assert any(d.startswith("seal-status: ok") for d in seal.details)
     assert "seal maker is granted on TL(SZ)" in seal.recognition["HK"].rule
 
 
@@ -111,6 +112,8 @@ def test_outputs(demo: DemoResult) -> None:
         store.close()
     assert chain.intact
     assert actions.count("certificate.revoked") == 1 and "seal.issued" in actions
+    # The clerk's grant was used once for the contract; the intern's attempt was refused.
+    assert actions.count("seal.used") == 1 and actions.count("seal.use.refused") == 1
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 

@@ -7,6 +7,7 @@ TSA, a Shenzhen seal); every copy is verified in the eyes of every jurisdiction.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 from collections.abc import Callable
@@ -47,10 +48,13 @@ from sealbridge.pki.registry import RevocationReason
 from sealbridge.seals.issue import issue_seal
 from sealbridge.seals.model import SealType
 from sealbridge.seals.picture import render_round_seal
+from sealbridge.seals.registry import GrantRole, SealUseRefused
+from sealbridge.seals.status import load_status_list
 from sealbridge.service import audit
 from sealbridge.service.ca_registry import DatabaseRegistry
 from sealbridge.service.db.store import Store
-from sealbridge.trust.loader import PublishedList, load_federation
+from sealbridge.service.seal_registry import SealRegistry
+from sealbridge.trust.loader import PublishedList, fetch, load_federation
 from sealbridge.trust.model import ServiceStatus, ServiceType, StatusChange, TrustService
 from sealbridge.trust.view import Federation
 from sealbridge.verify.pdf import verify_pdf
@@ -166,22 +170,18 @@ def _run_with(
     )
     progress(f"revoked the certificate of {revoked.spec.name_en} (key compromise)")
 
-    seal = maker.issue_for(firms["sz"], now)
+    registry = SealRegistry(store)
+    seal = _issue_and_grant_seal(registry, maker, firms["sz"], now, progress)
     (out / "seals" / f"{seal.es_id}.esl").write_bytes(seal.der)
     (out / "seals" / f"{seal.es_id}.png").write_bytes(seal.picture_png)
-    with store.transaction() as session:
-        audit.record(
-            session,
-            actor="demo:sz-market-regulator",
-            action="seal.issued",
-            subject=f"seal/{seal.es_id}",
-            details={"firm": firms["sz"].spec.registration, "type": "contract"},
-        )
-    progress(f"Shenzhen market regulator issued contract seal {seal.es_id}")
+    server.mount_seal_status(
+        SEAL_MAKER_ID,
+        lambda: registry.status_list(maker.key, maker.certificate, datetime.now(UTC)),
+    )
 
     anchors = federation.ca_certificates()
     signed = {
-        "contract-sz-hk.pdf": _sign_sz_hk(jurisdictions, firms, seal, anchors, now),
+        "contract-sz-hk.pdf": _sign_sz_hk(jurisdictions, firms, seal, anchors, now, registry),
         "contract-bj.pdf": _sign_alone(firms["bj"], jurisdictions["BJ"], now, "SB-2026-0002"),
         "contract-mo.pdf": _sign_alone(firms["mo"], jurisdictions["MO"], now, "SB-2026-0003"),
         "contract-revoked.pdf": _sign_alone(revoked, jurisdictions["SZ"], now, "SB-2026-0004"),
@@ -190,7 +190,11 @@ def _run_with(
         (out / "signed" / name).write_bytes(data)
         progress(f"signed {name}")
 
-    verifier = seal_attachment_verifier(federation)
+    status = load_status_list(
+        fetch(server.seal_status_url(SEAL_MAKER_ID)), maker.certificate, datetime.now(UTC)
+    )
+    progress(f"fetched the seal maker's signed status list ({len(status.entries)} seals)")
+    verifier = seal_attachment_verifier(federation, status_lists=[status])
     for name, data in signed.items():
         report = verify_pdf(
             data,
@@ -245,6 +249,45 @@ class SealMaker:
         return IssuedSeal(es_id, der, picture.png)
 
 
+SEAL_MAKER_ID = "sz-amr"
+SZ_CUSTODIAN = "sz.custodian"
+SZ_CLERK = "sz.contracts-clerk"
+SZ_INTERN = "sz.intern"
+
+
+def _issue_and_grant_seal(
+    registry: SealRegistry, maker: SealMaker, firm: Firm, now: datetime, progress: Progress
+) -> IssuedSeal:
+    """Register the firm and its staff, issue the seal, and grant its use to one clerk."""
+    regulator = "demo:sz-market-regulator"
+    spec = firm.spec
+    registry.register_firm(
+        regulator,
+        spec.registration,
+        name=spec.name_zh,
+        legal_representative="张三 (demo)",
+        jurisdiction=spec.jurisdiction,
+    )
+    for user, name in (
+        (SZ_CUSTODIAN, "印章管理员 Seal custodian"),
+        (SZ_CLERK, "合同专员 Contracts clerk"),
+        (SZ_INTERN, "实习生 Intern"),
+    ):
+        registry.add_user(regulator, user, display_name=name, firm=spec.registration)
+    seal = maker.issue_for(firm, now)
+    registry.record_seal(regulator, spec.registration, seal.der, custodians=[SZ_CUSTODIAN])
+    registry.grant(SZ_CUSTODIAN, seal.es_id, SZ_CLERK, GrantRole.USER, max_uses=10)
+    progress(
+        f"Shenzhen market regulator issued contract seal {seal.es_id}; "
+        f"custodian granted its use to {SZ_CLERK}"
+    )
+    try:
+        registry.use_seal(SZ_INTERN, seal.es_id, hashlib.sha256(b"unapproved").digest())
+    except SealUseRefused as refused:
+        progress(f"refused and audited: {refused}")
+    return seal
+
+
 def _seal_maker(sz: Jurisdiction, now: datetime) -> SealMaker:
     key = generate_key(KeyKind.SM2)
     certificate = sz.ca(KeyKind.SM2).issue(
@@ -278,9 +321,7 @@ def _publish_and_load(
     for folder in ("lists", "agreements", "pinned"):
         (out / "trust" / folder).mkdir()
     for j in jurisdictions.values():
-        (out / "trust" / "lists" / f"{j.code}.json").write_bytes(
-            publish_trust_list(j, server, now)
-        )
+        (out / "trust" / "lists" / f"{j.code}.json").write_bytes(publish_trust_list(j, server, now))
         _write_pem(out / "trust" / "pinned" / f"{j.code}.pem", j.operator_certificate)
     agreement_urls = []
     for a, b, title in AGREEMENTS:
@@ -335,6 +376,7 @@ def _sign_sz_hk(
     seal: IssuedSeal,
     anchors: list[x509.Certificate],
     now: datetime,
+    registry: SealRegistry,
 ) -> bytes:
     sz, hk = firms["sz"], firms["hk"]
     doc = _contract(
@@ -345,6 +387,7 @@ def _sign_sz_hk(
         "SB-2026-0001",
         now,
     )
+    registry.use_seal(SZ_CLERK, seal.es_id, hashlib.sha256(doc.pdf).digest())
     pdf = sign_pdf(
         doc.pdf,
         PdfSignerIdentity(sz.key, sz.certificate, sz.chain),
