@@ -11,6 +11,7 @@ from asn1crypto import pem
 from sealbridge.errors import TrustError
 from sealbridge.trust.directory import load_trust_directory
 from sealbridge.trust.signed import agreement_payload, sign_document, trust_list_payload
+from sealbridge.trust.xml import to_xml
 from support.trust import NOW, Operator, agreement
 
 
@@ -72,4 +73,39 @@ def test_pinned_file_that_is_not_a_certificate(
     _lay_out(tmp_path, operators)
     (tmp_path / "pinned" / "SZ.pem").write_text("hello")
     with pytest.raises(TrustError, match=r"SZ\.pem: not a certificate"):
+        load_trust_directory(tmp_path, now=NOW)
+
+
+def test_xml_lists_load_alongside_json(tmp_path: Path, operators: dict[str, Operator]) -> None:
+    _lay_out(tmp_path, operators)
+    sz = operators["SZ"]
+    (tmp_path / "lists" / "SZ.json").unlink()
+    (tmp_path / "lists" / "SZ.xml").write_bytes(to_xml(sz.trust_list(4), sz.key, sz.certificate))
+    federation = load_trust_directory(tmp_path, now=NOW)
+    assert federation.trust_lists["SZ"].sequence_number == 4
+    assert federation.trust_lists["HK"].sequence_number == 1
+
+
+def test_tampered_xml_list_names_the_file(tmp_path: Path, operators: dict[str, Operator]) -> None:
+    _lay_out(tmp_path, operators)
+    sz = operators["SZ"]
+    (tmp_path / "lists" / "SZ.json").unlink()
+    body = to_xml(sz.trust_list(), sz.key, sz.certificate).replace(b"SZ provider", b"SZ provideR")
+    (tmp_path / "lists" / "SZ.xml").write_bytes(body)
+    with pytest.raises(TrustError, match=r"SZ\.xml: trust list signature does not verify"):
+        load_trust_directory(tmp_path, now=NOW)
+
+
+def test_two_lists_of_one_jurisdiction(tmp_path: Path, operators: dict[str, Operator]) -> None:
+    _lay_out(tmp_path, operators)
+    mo = operators["MO"]
+    (tmp_path / "lists" / "MO.xml").write_bytes(to_xml(mo.trust_list(), mo.key, mo.certificate))
+    with pytest.raises(TrustError, match=r"MO\.json and .*MO\.xml: two lists of MO"):
+        load_trust_directory(tmp_path, now=NOW)
+
+
+def test_missing_list_is_named(tmp_path: Path, operators: dict[str, Operator]) -> None:
+    _lay_out(tmp_path, operators)
+    (tmp_path / "lists" / "BJ.json").unlink()
+    with pytest.raises(TrustError, match=r"BJ\.json \(or \.xml\): the trust list .* BJ is missing"):
         load_trust_directory(tmp_path, now=NOW)

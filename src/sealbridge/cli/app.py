@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from sealbridge.cli import demo, seal, verify
+from sealbridge.cli import ca, demo, seal, serve, trust, verify
 
 app = typer.Typer(
     name="sealbridge",
@@ -17,6 +17,9 @@ app = typer.Typer(
 app.command("demo")(demo.demo)
 app.command("verify")(verify.verify)
 app.add_typer(seal.seal_app, name="seal")
+app.add_typer(ca.ca_app, name="ca")
+app.add_typer(trust.trust_app, name="trust")
+app.add_typer(serve.serve_app, name="serve")
 
 
 @app.callback()
