@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from asn1crypto import keys, pem, x509
 from typer.testing import CliRunner, Result
 
+from sealbridge.authority.server import AuthorityServer
 from sealbridge.cli.app import app
 from sealbridge.crypto import sm2
 from sealbridge.crypto.keys import SM2Key
 from sealbridge.pki.identifiers import uscc_check_character
+from sealbridge.pki.registry import RevocationReason
 from sealbridge.seals import decode_seal
+from seals.trusted import World, build_world
 
 FIRM = "91440300MA5G0CL11" + uscc_check_character("91440300MA5G0CL11")
 ES_ID = "4403000001"
@@ -220,3 +224,102 @@ def test_revoke_shows_in_the_status_list_and_verification(data: Path, tmp_path: 
     other = tmp_path / "tampered.json"
     other.write_bytes(listing.read_bytes().replace(b'"revoked"', b'"active"'))
     _one_error_line(run("seal", "verify", seal, "--status-list", other), "StatusListError")
+
+
+# -- verify --trust: chain, revocation (OCSP over HTTP) and recognition ---------------
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    with AuthorityServer() as server:
+        yield build_world(server)
+
+
+@pytest.fixture(scope="module")
+def trust_dir(world: World, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("trust")
+    world.write_trust_directory(root)
+    return root
+
+
+def _trusted_seal(world: World, folder: Path, *, revoked: bool = False) -> Path:
+    maker, firm = world.maker(), world.firm()
+    if revoked:
+        world.ca.revoke(maker.certificate, RevocationReason.KEY_COMPROMISE)
+    path = folder / "trusted.esl"
+    path.write_bytes(world.seal(maker, firm))
+    return path
+
+
+def test_verify_with_trust_recognised_where_agreed(
+    world: World, trust_dir: Path, tmp_path: Path
+) -> None:
+    seal = _trusted_seal(world, tmp_path)
+    agreed = run("seal", "verify", seal, "--trust", trust_dir, "--as", "sz", "--as", "HK")
+    assert agreed.exit_code == 0, agreed.output
+    assert "maker-revocation: ok — the seal maker certificate" in agreed.stdout
+    assert "seal 4403050000001: TOTAL-PASSED" in agreed.stdout
+    assert "HK: recognised — SZ seal CA (test) is granted on TL(SZ); agreement" in agreed.stdout
+    everywhere = run("seal", "verify", seal, "--trust", trust_dir)
+    assert everywhere.exit_code == 1, everywhere.output
+    assert "MO: not recognised — no MO–SZ agreement" in everywhere.stdout
+    assert "Traceback" not in everywhere.output
+
+
+def test_verify_with_trust_as_json(world: World, trust_dir: Path, tmp_path: Path) -> None:
+    seal = _trusted_seal(world, tmp_path)
+    result = run("seal", "verify", seal, "--trust", trust_dir, "--as", "BJ", "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["schema"] == "sealbridge.report/1"
+    (signature,) = document["signatures"]
+    assert signature["kind"] == "seal" and signature["indication"] == "TOTAL-PASSED"
+    assert signature["recognition"]["BJ"]["recognised"] is True
+
+
+def test_verify_with_trust_names_the_failing_step(
+    world: World, trust_dir: Path, tmp_path: Path, seal_file: Path
+) -> None:
+    revoked = run(
+        "seal", "verify", _trusted_seal(world, tmp_path, revoked=True), "--trust", trust_dir
+    )
+    assert revoked.exit_code == 1, revoked.output
+    assert "maker-revocation: FAILED" in revoked.stdout
+    assert ": TOTAL-FAILED/REVOKED" in revoked.stdout
+    # The CLI's own demo maker chains to a root that no trust list holds.
+    unlisted = run("seal", "verify", seal_file, "--trust", trust_dir, "--as", "SZ")
+    assert unlisted.exit_code == 1, unlisted.output
+    assert "maker-chain: FAILED — no trusted anchor" in unlisted.stdout
+    assert ": INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND" in unlisted.stdout
+    assert "SZ: not recognised" in unlisted.stdout
+
+
+def test_verify_with_trust_refuses_bad_input(
+    trust_dir: Path, tmp_path: Path, seal_file: Path
+) -> None:
+    _one_error_line(
+        run("seal", "verify", seal_file, "--trust", trust_dir, "--as", "XX"), "--as", "XX"
+    )
+    _one_error_line(run("seal", "verify", seal_file, "--as", "SZ"), "--trust")
+    _one_error_line(run("seal", "verify", seal_file, "--trust", tmp_path / "nowhere"), "TrustError")
+    garbage = tmp_path / "garbage.esl"
+    garbage.write_bytes(b"\x30\x03\x02\x01\x07")
+    _one_error_line(
+        run("seal", "verify", garbage, "--trust", trust_dir), "garbage.esl", "no version number"
+    )
+
+
+def test_verify_integrity_only_as_json(seal_file: Path) -> None:
+    result = run("seal", "verify", seal_file, "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["valid"] is True and document["failed_step"] is None
+    assert [c["step"] for c in document["checks"]] == [
+        "parse",
+        "maker-signature",
+        "seal-validity",
+        "timestamp",
+    ]
+    late = run("seal", "verify", seal_file, "--format", "json", "--at", "2099-01-01")
+    assert late.exit_code == 1
+    assert json.loads(late.stdout)["failed_step"] == "seal-validity"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,10 +9,11 @@ import pytest
 from asn1crypto import algos, cms, core, tsp, x509
 
 from sealbridge.crypto.algorithms import KeyKind, sm3
-from sealbridge.crypto.keys import generate_key
+from sealbridge.crypto.keys import KeyHandle, generate_key
 from sealbridge.errors import MalformedInput, NotAuthorised
 from sealbridge.pki import profiles
 from sealbridge.pki.names import ca_name
+from sealbridge.pki.tsa import TimeStampAuthority
 from sealbridge.seals import (
     CertListType,
     SealPicture,
@@ -29,7 +29,8 @@ from sealbridge.seals import (
     verify_stamp,
 )
 from sealbridge.seals.decode import der_sequence
-from sealbridge.seals.verify import digest_name
+from sealbridge.seals.verify import digest_name, verify_timestamp
+from seals.trusted import TSA_POLICY, timestamp_token
 
 SIGNATURE_XML = b'<?xml version="1.0" encoding="UTF-8"?><ofd:Signature/>'
 PROPERTY = "/Doc_0/Signs/Sign_0/Signature.xml"
@@ -429,28 +430,17 @@ def test_gm_2014_stamp(
     assert verify_seal(seal.dump(), at=moment).valid
 
 
-def _timestamp_token(value: bytes, when: datetime) -> bytes:
-    info = tsp.TSTInfo(
-        {
-            "version": "v1",
-            "policy": "1.2.3.4",
-            "message_imprint": {
-                "hash_algorithm": {"algorithm": "sha256"},
-                "hashed_message": hashlib.sha256(value).digest(),
-            },
-            "serial_number": 1,
-            "gen_time": when,
-        }
+def _tsa(pki: Any, when: datetime) -> tuple[TimeStampAuthority, x509.Certificate]:
+    key = generate_key(KeyKind.SM2)
+    certificate = pki.root.issue(
+        ca_name("Seal Test TSA", "SealBridge Test", "CN"), key.public_key_info, profiles.TSA
     )
-    signed = cms.SignedData(
-        {
-            "version": "v3",
-            "digest_algorithms": [],
-            "encap_content_info": {"content_type": "tst_info", "content": info},
-            "signer_infos": [],
-        }
-    )
-    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump())
+    tsa = TimeStampAuthority(key, certificate, policy_oid=TSA_POLICY, clock=lambda: when)
+    return tsa, certificate
+
+
+def _timestamp_token(pki: Any, value: bytes, when: datetime) -> bytes:
+    return timestamp_token(_tsa(pki, when)[0], value)
 
 
 def _v5(seal_der: bytes, token: bytes | None) -> bytes:
@@ -461,22 +451,23 @@ def _v5(seal_der: bytes, token: bytes | None) -> bytes:
     return bytes(seal.dump(force=True))
 
 
-def test_gm_2025_seal_with_timestamp(seal_der: bytes, now: datetime) -> None:
-    # Only the layout and the imprint are checked: the re-encoded seal info voids the
-    # maker's signature, which the result must then also say.
+def test_gm_2025_seal_with_timestamp(demo_pki: Any, seal_der: bytes, now: datetime) -> None:
+    # The TSA's signature and the imprint are checked: the re-encoded seal info voids
+    # the maker's signature, which the result must then also say.
     unsigned = asn1.SESeal.load(_v5(seal_der, None))
-    token = _timestamp_token(unsigned["signed_value"].native, now)
+    token = _timestamp_token(demo_pki, unsigned["signed_value"].native, now)
     seal = decode_seal(_v5(seal_der, token))
     assert (seal.version, seal.standard, seal.timestamp) == (5, "GM/T 0031-2025", token)
     result = verify_seal(seal.der, require_timestamp=True)
     checks = {c.step: c for c in result.checks}
     assert checks["timestamp"].passed, checks["timestamp"].detail
     assert now.isoformat() in checks["timestamp"].detail
+    assert "Seal Test TSA" in checks["timestamp"].detail
     assert not checks["maker-signature"].passed
 
 
-def test_timestamp_for_another_value_fails(seal_der: bytes, now: datetime) -> None:
-    der = _v5(seal_der, _timestamp_token(b"another signature", now))
+def test_timestamp_for_another_value_fails(demo_pki: Any, seal_der: bytes, now: datetime) -> None:
+    der = _v5(seal_der, _timestamp_token(demo_pki, b"another signature", now))
     checks = {c.step: c for c in verify_seal(der).checks}
     assert not checks["timestamp"].passed
     assert "another signature value" in checks["timestamp"].detail
@@ -490,3 +481,81 @@ def test_unreadable_timestamp_fails(seal_der: bytes) -> None:
 def test_required_timestamp_missing(seal_der: bytes) -> None:
     result = verify_seal(seal_der, require_timestamp=True)
     assert result.failed_step == "timestamp"
+
+
+def _signature_value(seal_der: bytes) -> bytes:
+    return bytes(asn1.SESeal.load(_v5(seal_der, None))["signed_value"].native)
+
+
+def _resigned(token: bytes, key: KeyHandle, certificate: x509.Certificate | None) -> bytes:
+    """The token with its signature made by ``key``, naming ``certificate`` if given."""
+    parsed = cms.ContentInfo.load(token)
+    signed = parsed["content"]
+    signer = signed["signer_infos"][0]
+    if certificate is not None:
+        signer["sid"] = cms.SignerIdentifier(
+            name="issuer_and_serial_number",
+            value={"issuer": certificate.issuer, "serial_number": certificate.serial_number},
+        )
+        signed["certificates"] = [cms.CertificateChoices(name="certificate", value=certificate)]
+    attributes = b"\x31" + signer["signed_attrs"].dump()[1:]
+    signer["signature"] = key.sign(attributes, signer["signature_algorithm"])
+    return bytes(parsed.dump(force=True))
+
+
+def test_timestamp_signed_by_someone_else_fails(
+    demo_pki: Any, seal_der: bytes, now: datetime
+) -> None:
+    value = _signature_value(seal_der)
+    token = _resigned(_timestamp_token(demo_pki, value, now), generate_key(KeyKind.SM2), None)
+    result = verify_timestamp(token, value, "seal")
+    assert not result.check.passed and result.time is None
+    assert "does not verify" in result.check.detail
+
+
+def test_timestamp_over_a_changed_tst_info_fails(
+    demo_pki: Any, seal_der: bytes, now: datetime
+) -> None:
+    value = _signature_value(seal_der)
+    token = cms.ContentInfo.load(_timestamp_token(demo_pki, value, now))
+    encapsulated = token["content"]["encap_content_info"]
+    info = encapsulated["content"].parsed
+    info["gen_time"] = now - timedelta(days=365)
+    encapsulated["content"] = core.ParsableOctetString(info.dump(force=True))
+    result = verify_timestamp(token.dump(force=True), value, "seal")
+    assert not result.check.passed
+    assert "message digest does not match" in result.check.detail
+
+
+def test_timestamp_certificate_from_the_caller(
+    demo_pki: Any, seal_der: bytes, now: datetime
+) -> None:
+    # A token asked for without certReq carries no certificate; the verifier may know it.
+    tsa, certificate = _tsa(demo_pki, now)
+    value = _signature_value(seal_der)
+    request = tsp.TimeStampReq(
+        {
+            "version": "v1",
+            "message_imprint": {
+                "hash_algorithm": {"algorithm": "sm3"},
+                "hashed_message": sm3(value),
+            },
+        }
+    )
+    token = tsp.TimeStampResp.load(tsa.respond(request.dump()))["time_stamp_token"].dump()
+    alone = verify_timestamp(token, value, "seal")
+    assert not alone.check.passed and "neither in the token nor known" in alone.check.detail
+    known = verify_timestamp(token, value, "seal", certificates=[certificate])
+    assert known.check.passed and known.time == now
+    assert known.tsa_certificate is not None and known.tsa_certificate.dump() == certificate.dump()
+
+
+def test_timestamp_from_a_certificate_that_is_no_tsa_fails(
+    demo_pki: Any, seal_der: bytes, now: datetime
+) -> None:
+    # The maker signs the token: its signature holds, but it is no TSA.
+    value = _signature_value(seal_der)
+    maker = demo_pki.maker
+    token = _resigned(_timestamp_token(demo_pki, value, now), maker.key, maker.certificate)
+    result = verify_timestamp(token, value, "seal")
+    assert not result.check.passed and "not a TSA certificate" in result.check.detail

@@ -15,7 +15,9 @@ from sealbridge.seals.status import (
     FORMAT_SEAL_STATUS,
     SealStatus,
     SealStatusList,
+    StateChange,
     StatusListError,
+    StatusListRollback,
     load_status_list,
     sign_status_list,
     status_check,
@@ -24,10 +26,11 @@ from sealbridge.seals.status import (
 from sealbridge.trust.signed import sign_document
 
 
-def _list(pki: Any, now: datetime, *entries: SealStatus) -> SealStatusList:
+def _list(pki: Any, now: datetime, *entries: SealStatus, sequence: int = 1) -> SealStatusList:
     return SealStatusList(
         maker="Shenzhen Demo Seal Maker",
         maker_certificate=pki.maker.certificate,
+        sequence=sequence,
         issued=now,
         next_update=now + timedelta(hours=6),
         entries=entries,
@@ -89,7 +92,17 @@ def test_small_clock_skew_is_tolerated(demo_pki: Any, now: datetime) -> None:
 
 
 def _entry(**changes: object) -> dict[str, object]:
-    return {"es_id": "E1", "state": "active", "since": "2026-01-01T00:00:00+00:00", **changes}
+    return {
+        "es_id": "E1",
+        "state": "active",
+        "since": "2026-01-01T00:00:00+00:00",
+        "history": [],
+        **changes,
+    }
+
+
+def _change(state: str, since: str) -> dict[str, str]:
+    return {"state": state, "since": f"2026-{since}T00:00:00+00:00"}
 
 
 @pytest.mark.parametrize(
@@ -104,6 +117,44 @@ def _entry(**changes: object) -> dict[str, object]:
         ({"entries": [_entry(since="2026-03-02T00:00:00+00:00")]}, "changed after issue"),
         ({"next_update": "2026-02-01T00:00:00+00:00"}, "next update is not after issue"),
         ({"entries": "E1"}, "malformed"),
+        ({"sequence": 0}, "not a positive integer"),
+        ({"sequence": "7"}, "not a positive integer"),
+        ({"sequence": True}, "not a positive integer"),
+        ({"entries": [{k: v for k, v in _entry().items() if k != "history"}]}, "malformed"),
+        (
+            {
+                "entries": [
+                    _entry(history=[_change("active", "01-01"), _change("revoked", "01-02")])
+                ]
+            },
+            "does not end in its state",
+        ),
+        (
+            {
+                "entries": [
+                    _entry(
+                        state="suspended",
+                        since="2026-01-02T00:00:00+00:00",
+                        history=[_change("active", "01-03"), _change("suspended", "01-02")],
+                    )
+                ]
+            },
+            "not in time order",
+        ),
+        (
+            {
+                "entries": [
+                    _entry(
+                        history=[
+                            _change("active", "01-01"),
+                            _change("revoked", "01-01"),
+                            _change("active", "01-01"),
+                        ]
+                    )
+                ]
+            },
+            "impossible",
+        ),
     ],
 )
 def test_malformed_lists_are_refused(
@@ -112,6 +163,7 @@ def test_malformed_lists_are_refused(
     payload: dict[str, Any] = {
         "format": FORMAT_SEAL_STATUS,
         "maker": "m",
+        "sequence": 1,
         "issued": "2026-03-01T00:00:00+00:00",
         "next_update": "2026-03-02T00:00:00+00:00",
         "entries": [_entry()],
@@ -174,6 +226,7 @@ def test_status_check_without_a_list_from_this_maker(
     foreign = SealStatusList(
         "other maker",
         demo_pki.firm.certificate,
+        1,
         now,
         now + timedelta(hours=1),
         (SealStatus(seal.es_id, SealState.REVOKED, now - timedelta(days=9)),),
@@ -185,7 +238,86 @@ def test_status_check_without_a_list_from_this_maker(
 def test_status_check_reads_the_newest_list(demo_pki: Any, seal_der: bytes, now: datetime) -> None:
     seal = decode_seal(seal_der)
     before = now - timedelta(hours=3)
-    old = _list(demo_pki, before, SealStatus(seal.es_id, SealState.ACTIVE, before))
-    new = _list(demo_pki, now, SealStatus(seal.es_id, SealState.REVOKED, now - timedelta(hours=2)))
+    old = _list(demo_pki, before, SealStatus(seal.es_id, SealState.ACTIVE, before), sequence=4)
+    revoked = SealStatus(seal.es_id, SealState.REVOKED, now - timedelta(hours=2))
+    new = _list(demo_pki, now, revoked, sequence=5)
     check = status_check([new, old], seal, now)
-    assert not check.passed
+    assert not check.passed and "list 5" in check.detail
+    # The number decides, not the issue time a maker's clock wrote.
+    stale = _list(demo_pki, now + timedelta(minutes=1), revoked, sequence=3)
+    assert not status_check([stale, new, old], seal, now).passed
+    assert "list 5" in status_check([stale, new, old], seal, now).detail
+
+
+def test_rollback_to_an_older_list_is_refused(demo_pki: Any, now: datetime) -> None:
+    older = sign_status_list(_list(demo_pki, now, sequence=6), demo_pki.maker.key)
+    newer = sign_status_list(_list(demo_pki, now, sequence=7), demo_pki.maker.key)
+    seen = load_status_list(newer, demo_pki.maker.certificate, now).sequence
+    assert seen == 7
+    with pytest.raises(StatusListRollback, match="number 6, older than number 7"):
+        load_status_list(older, demo_pki.maker.certificate, now, last_sequence=seen)
+    # The same list fetched again is not a rollback, nor is a first fetch.
+    assert load_status_list(newer, demo_pki.maker.certificate, now, last_sequence=seen)
+    assert load_status_list(older, demo_pki.maker.certificate, now).sequence == 6
+    assert issubclass(StatusListRollback, StatusListError)
+
+
+def test_signing_needs_a_positive_sequence(demo_pki: Any, now: datetime) -> None:
+    with pytest.raises(MalformedInput, match="sequence"):
+        sign_status_list(_list(demo_pki, now, sequence=0), demo_pki.maker.key)
+
+
+def test_a_list_of_the_first_format_is_refused(demo_pki: Any, now: datetime) -> None:
+    # Version 1 lists carry no sequence: accepting them would reopen rollback.
+    payload = {
+        "format": "sealbridge.seal-status/1",
+        "maker": "m",
+        "issued": now.isoformat(),
+        "next_update": (now + timedelta(hours=1)).isoformat(),
+        "entries": [],
+    }
+    data = sign_document(payload, [(demo_pki.maker.key, demo_pki.maker.certificate)])
+    with pytest.raises(StatusListError, match="not supported"):
+        load_status_list(data, demo_pki.maker.certificate, now)
+
+
+def _suspended_and_resumed(es_id: str, now: datetime) -> SealStatus:
+    history = (
+        StateChange(SealState.ACTIVE, now - timedelta(days=10)),
+        StateChange(SealState.SUSPENDED, now - timedelta(days=5)),
+        StateChange(SealState.ACTIVE, now - timedelta(days=2)),
+    )
+    return SealStatus(es_id, SealState.ACTIVE, now - timedelta(days=2), history)
+
+
+def test_history_round_trips(demo_pki: Any, now: datetime) -> None:
+    entry = _suspended_and_resumed("E1", now)
+    data = sign_status_list(_list(demo_pki, now, entry), demo_pki.maker.key)
+    loaded = load_status_list(data, demo_pki.maker.certificate, now)
+    assert loaded.entries == (entry,)
+    assert [c["state"] for c in _payload(data)["entries"][0]["history"]] == [
+        "active",
+        "suspended",
+        "active",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("days_before", "state"),
+    [(11, None), (7, SealState.ACTIVE), (3, SealState.SUSPENDED), (1, SealState.ACTIVE)],
+)
+def test_state_at_a_past_moment(now: datetime, days_before: int, state: SealState | None) -> None:
+    then = _suspended_and_resumed("E1", now).state_at(now - timedelta(days=days_before))
+    assert (then.state if then else None) is state
+
+
+def test_stamp_made_while_suspended_is_flagged_though_resumed(
+    demo_pki: Any, seal_der: bytes, now: datetime
+) -> None:
+    seal = decode_seal(seal_der)
+    listed = _list(demo_pki, now, _suspended_and_resumed(seal.es_id, now))
+    during = status_check([listed], seal, now - timedelta(days=3))
+    assert not during.passed
+    assert "was suspended since" in during.detail and "(now active since" in during.detail
+    assert status_check([listed], seal, now - timedelta(days=1)).passed
+    assert status_check([listed], seal, now - timedelta(days=7)).passed

@@ -86,6 +86,7 @@ def _seal_report(signed: Signed, *entries: SealStatus) -> SignatureReport:
             SealStatusList(
                 "Status Test Seal Maker",
                 signed.maker_certificate,
+                1,
                 signed.signed_at + timedelta(minutes=5),
                 signed.signed_at + timedelta(hours=1),
                 entries,

@@ -47,7 +47,16 @@ FIRM_B = "71234568"
 DOC = "11" * 32
 OTHER_DOC = "22" * 32
 HOUR = timedelta(hours=1)
-SEAL_TABLES = {"firms", "firm_users", "seals", "seal_grants", "seal_use_approvals", "seal_usages"}
+SEAL_TABLES = {
+    "firms",
+    "firm_users",
+    "seals",
+    "seal_grants",
+    "seal_use_approvals",
+    "seal_usages",
+    "seal_state_changes",
+    "seal_status_sequences",
+}
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,17 @@
 """``sealbridge seal``: make, inspect, verify and administer electronic seals.
 
-``show`` and ``verify`` read a seal file and need nothing else. The other commands work
-on a data directory (``--data``): the embedded store holding the seal registry, and the
+``show`` and ``verify`` read a seal file and need nothing else; ``verify --trust`` adds
+a trust directory and asks the maker's OCSP responder. The other commands work on a
+data directory (``--data``): the embedded store holding the seal registry, and the
 demo seal maker that ``init-maker`` creates, its SM2 key kept there as a file. Exit
-status: 0 done (``verify``: valid), 1 invalid (``verify``), 2 bad input or refused, with
-one line on stderr naming the problem.
+status: 0 done (``verify``: valid, and with ``--trust`` recognised everywhere asked),
+1 invalid or not recognised (``verify``), 2 bad input or refused, with one line on
+stderr naming the problem.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -38,9 +41,15 @@ from sealbridge.seals.model import SealType, SealView
 from sealbridge.seals.picture import render_name_seal, render_round_seal
 from sealbridge.seals.registry import GrantRole
 from sealbridge.seals.status import load_status_list, status_check
-from sealbridge.seals.verify import verify_seal
+from sealbridge.seals.verify import SealCheck, verify_seal
 from sealbridge.service.db.store import Store
 from sealbridge.service.seal_registry import SealRegistry
+from sealbridge.trust.directory import load_trust_directory
+from sealbridge.trust.view import Federation
+from sealbridge.verify.report.json import render_json
+from sealbridge.verify.report.model import ValidationReport
+from sealbridge.verify.revocation import OcspRevocationSource
+from sealbridge.verify.seal import verify_seal_file
 
 MAKER_DIR = "seal-maker"
 MAKER_KEY = "maker.key"
@@ -226,6 +235,11 @@ def show(
         typer.echo(f"picture ({seal.picture.kind}) written to {picture}")
 
 
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 @seal_app.command("verify")
 def verify(
     file: Annotated[Path, typer.Argument(help="Seal file (.esl)")],
@@ -233,29 +247,107 @@ def verify(
         str | None,
         typer.Option("--at", help="ISO 8601 time to check it at (default now; UTC if no zone)"),
     ] = None,
-    status_list: Annotated[
-        Path | None,
-        typer.Option("--status-list", help="The maker's signed status list to consult"),
+    status_lists: Annotated[
+        list[Path] | None,
+        typer.Option("--status-list", help="The maker's signed status list (repeatable)"),
     ] = None,
+    trust: Annotated[
+        Path | None,
+        typer.Option(
+            "--trust", help="Trust directory: also check chain, revocation and recognition"
+        ),
+    ] = None,
+    jurisdictions: Annotated[
+        list[str] | None,
+        typer.Option("--as", help="Jurisdiction whose eyes to verify in (repeatable; --trust)"),
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TEXT,
 ) -> None:
-    """Check a seal: its maker's signature, validity at a time, and its status if given."""
+    """Check a seal: its maker's signature, validity at a time, and its status if given.
+
+    With --trust, also the maker's chain to a listed CA and its revocation (asked of
+    the OCSP responder it names), and recognition in each jurisdiction: exit 0 only if
+    the seal is TOTAL-PASSED and recognised in every one asked about.
+    """
     with _reported():
         moment = _time(at, "--at") if at else datetime.now(UTC).replace(microsecond=0)
-        result = verify_seal(_read(file), at=moment)
-        seal = result.seal
-        if seal is None:
-            fail(f"MalformedInput: {file}: {result.checks[0].detail}")
-        checks = list(result.checks)
-        if status_list is not None:
-            listed = load_status_list(_read(status_list), seal.maker_certificate, datetime.now(UTC))
-            checks.append(status_check([listed], seal, moment))
-    for check in checks:
-        typer.echo(f"{'ok' if check.passed else 'FAILED':6} {check.step}: {check.detail}")
+        data = _read(file)
+        try:
+            seal = decode_seal(data)
+        except MalformedInput as exc:
+            raise MalformedInput(f"seal in {file}", exc.reason) from exc
+        lists = [
+            load_status_list(_read(path), seal.maker_certificate, datetime.now(UTC))
+            for path in status_lists or ()
+        ]
+        if trust is None:
+            if jurisdictions:
+                raise MalformedInput("--as", "recognition needs a trust directory (--trust)")
+            checks = list(verify_seal(data, at=moment).checks)
+            if lists:
+                checks.append(status_check(lists, seal, moment))
+        else:
+            federation = load_trust_directory(trust, now=datetime.now(UTC))
+            codes = _jurisdictions(federation, jurisdictions)
+            report = verify_seal_file(
+                data,
+                file.name,
+                federation,
+                codes,
+                at=moment,
+                status_lists=lists,
+                revocation=OcspRevocationSource(),
+            )
+    if trust is None:
+        _print_integrity(seal, checks, output)
+    else:
+        _print_report(report, codes, output)
+
+
+def _jurisdictions(federation: Federation, asked: list[str] | None) -> list[str]:
+    known = sorted(federation.trust_lists)
+    codes = [code.strip().upper() for code in asked] if asked else known
+    unknown = [code for code in codes if code not in federation.trust_lists]
+    if unknown:
+        raise MalformedInput(
+            "--as", f"{unknown[0]} is not in the trust directory, which has {', '.join(known)}"
+        )
+    return codes
+
+
+def _print_integrity(seal: SealView, checks: list[SealCheck], output: OutputFormat) -> None:
     failed = next((c.step for c in checks if not c.passed), None)
+    if output is OutputFormat.JSON:
+        document = {
+            "es_id": seal.es_id,
+            "valid": failed is None,
+            "failed_step": failed,
+            "checks": [{"step": c.step, "passed": c.passed, "detail": c.detail} for c in checks],
+        }
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        for check in checks:
+            typer.echo(f"{'ok' if check.passed else 'FAILED':6} {check.step}: {check.detail}")
+        verdict = "is valid" if failed is None else f"is INVALID (failed at {failed})"
+        typer.echo(f"seal {seal.es_id} {verdict}")
     if failed is not None:
-        typer.echo(f"seal {seal.es_id} is INVALID (failed at {failed})")
         raise typer.Exit(1)
-    typer.echo(f"seal {seal.es_id} is valid")
+
+
+def _print_report(report: ValidationReport, codes: list[str], output: OutputFormat) -> None:
+    if output is OutputFormat.JSON:
+        typer.echo(render_json(report))
+    else:
+        for signature in report.signatures:
+            for line in signature.details:
+                typer.echo(line)
+            sub = f"/{signature.sub_indication}" if signature.sub_indication else ""
+            typer.echo(f"seal {signature.id}: {signature.indication.value}{sub}")
+            for code in codes:
+                recognition = signature.recognition[code]
+                typer.echo(f"{code}: {recognition.label} — {recognition.rule}")
+    if not report.all_passed_and_recognised:
+        raise typer.Exit(1)
 
 
 @seal_app.command("revoke")

@@ -2,15 +2,17 @@
 
 GB/T 38540 verifies a stamp in seven steps. The ones done here need no network and no
 trust decisions: parsing, the signer's and the maker's signatures, the signer being
-bound to the seal, the seal's validity at signing time, the timestamp's presence and
-imprint, and the document hash. Chains, trust anchors and revocation belong to a trust
-view, so results hand back the maker's and the signer's certificates for that.
+bound to the seal, the seal's validity at signing time, the timestamp (its TSA's
+signature and its imprint) and the document hash. Chains, trust anchors and revocation
+belong to a trust view (``sealbridge.verify.seal``), so results hand back the maker's
+and the signer's certificates for that.
 
 Verifiers never raise on bad input: a result whose parse step failed says why.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -20,7 +22,7 @@ from asn1crypto import algos, cms, keys, x509
 from sealbridge.crypto import sm2
 from sealbridge.crypto.algorithms import digest, hash_of_signature_algorithm, signature_algorithm
 from sealbridge.crypto.verify import verify_signature
-from sealbridge.errors import MalformedInput, SealBridgeError
+from sealbridge.errors import MalformedInput, SealBridgeError, SignatureInvalid
 from sealbridge.seals.decode import ASN1_ERRORS, decode_seal, decode_stamp
 from sealbridge.seals.model import CertListType, SealView, StampView
 
@@ -107,7 +109,9 @@ def verify_seal(
     ]
     if at is not None:
         checks.append(validity_check(seal, at, "check time"))
-    checks.append(_timestamp_check(seal.timestamp, seal.signature, require_timestamp, "seal"))
+    checks.append(
+        verify_timestamp(seal.timestamp, seal.signature, "seal", required=require_timestamp).check
+    )
     return SealVerification(tuple(checks), seal)
 
 
@@ -121,22 +125,28 @@ def verify_stamp(
         return StampVerification((SealCheck(Step.PARSE, False, str(exc)),), None)
     checks = [
         SealCheck(Step.PARSE, True, f"{stamp.seal.standard} stamp, version {stamp.version}"),
-        _signature_check(
-            Step.SIGNER_SIGNATURE,
-            "signer",
-            stamp.signer_certificate.public_key,
-            stamp.signature_algorithm,
-            stamp.signed_bytes,
-            stamp.signature,
-        ),
+        signer_signature_check(stamp),
         signer_bound_check(stamp.seal, stamp.signer_certificate),
         maker_signature_check(stamp.seal),
         validity_check(stamp.seal, stamp.signing_time, "signing time"),
-        _timestamp_check(stamp.timestamp, stamp.signature, require_timestamp, "stamp"),
+        verify_timestamp(
+            stamp.timestamp, stamp.signature, "stamp", required=require_timestamp
+        ).check,
     ]
     if document is not None:
-        checks.append(_data_hash_check(stamp, document))
+        checks.append(data_hash_check(stamp, document))
     return StampVerification(tuple(checks), stamp)
+
+
+def signer_signature_check(stamp: StampView) -> SealCheck:
+    return _signature_check(
+        Step.SIGNER_SIGNATURE,
+        "signer",
+        stamp.signer_certificate.public_key,
+        stamp.signature_algorithm,
+        stamp.signed_bytes,
+        stamp.signature,
+    )
 
 
 def maker_signature_check(seal: SealView) -> SealCheck:
@@ -230,38 +240,142 @@ def _sm2_der_signature(signature: bytes) -> bytes:
     return signature
 
 
-def _timestamp_check(
-    token: bytes | None, signature: bytes, required: bool, whose: str
-) -> SealCheck:
+@dataclass(frozen=True)
+class TimestampVerification:
+    """An RFC 3161 token over a seal's or stamp's signature value, checked.
+
+    ``time`` and ``tsa_certificate`` are set only when the check passed. Whether that
+    TSA is trusted, so that its time proves when the signature existed, is for a trust
+    view to say.
+    """
+
+    check: SealCheck
+    time: datetime | None = None
+    tsa_certificate: x509.Certificate | None = None
+
+
+def verify_timestamp(
+    token: bytes | None,
+    signature: bytes,
+    whose: str,
+    *,
+    required: bool = False,
+    certificates: Sequence[x509.Certificate] = (),
+) -> TimestampVerification:
+    """Check that ``token`` covers ``signature`` and that its TSA signed it.
+
+    The TSA's certificate is looked up in the token and then in ``certificates`` (a
+    token made without ``certReq`` carries none).
+    """
     if token is None:
         if required:
-            return SealCheck(Step.TIMESTAMP, False, f"the {whose} has no timestamp")
-        return SealCheck(Step.TIMESTAMP, True, f"the {whose} has no timestamp (none required)")
+            return _timestamp_failed(f"the {whose} has no timestamp")
+        return TimestampVerification(
+            SealCheck(Step.TIMESTAMP, True, f"the {whose} has no timestamp (none required)")
+        )
     try:
-        signed = cms.ContentInfo.load(token, strict=True)["content"]
-        info = signed["encap_content_info"]["content"].parsed
+        content = cms.ContentInfo.load(token, strict=True)
+        if content["content_type"].native != "signed_data":
+            raise ValueError("it is not CMS SignedData")
+        signed = content["content"]
+        encapsulated = signed["encap_content_info"]
+        if encapsulated["content_type"].native != "tst_info":
+            raise ValueError("it does not hold a TSTInfo")
+        tst_info = bytes(encapsulated["content"])
+        info = encapsulated["content"].parsed
         imprint = info["message_imprint"]
-        hash_name = imprint["hash_algorithm"]["algorithm"].native
         expected = imprint["hashed_message"].native
-        gen_time = info["gen_time"].native
-        actual = digest(hash_name, signature)
+        gen_time: datetime = info["gen_time"].native
+        actual = digest(imprint["hash_algorithm"]["algorithm"].native, signature)
     except (SealBridgeError, *ASN1_ERRORS) as exc:
-        return SealCheck(
-            Step.TIMESTAMP, False, f"the {whose}'s timestamp is not a readable token: {exc}"
-        )
+        return _timestamp_failed(f"the {whose}'s timestamp is not a readable token: {exc}")
     if actual != expected:
-        return SealCheck(
-            Step.TIMESTAMP, False, f"the {whose}'s timestamp is for another signature value"
-        )
-    return SealCheck(
-        Step.TIMESTAMP,
-        True,
-        f"the {whose}'s signature value was timestamped at {gen_time.isoformat()} "
-        "(the TSA's signature and trust are for the trust view)",
+        return _timestamp_failed(f"the {whose}'s timestamp is for another signature value")
+    try:
+        tsa = _tsa_signature(signed, tst_info, certificates)
+    except (SealBridgeError, *ASN1_ERRORS) as exc:
+        return _timestamp_failed(f"the {whose}'s timestamp: {exc}")
+    who = tsa.subject.human_friendly
+    return TimestampVerification(
+        SealCheck(
+            Step.TIMESTAMP,
+            True,
+            f"the {whose}'s signature value was timestamped at {gen_time.isoformat()} "
+            f"by {who}, whose signature verifies",
+        ),
+        gen_time,
+        tsa,
     )
 
 
-def _data_hash_check(stamp: StampView, document: bytes) -> SealCheck:
+def _timestamp_failed(detail: str) -> TimestampVerification:
+    return TimestampVerification(SealCheck(Step.TIMESTAMP, False, detail))
+
+
+def _tsa_signature(
+    signed: cms.SignedData, tst_info: bytes, extra: Sequence[x509.Certificate]
+) -> x509.Certificate:
+    """The TSA certificate whose key signed the token; raise saying why there is none.
+
+    RFC 3161 tokens always sign attributes (content type, message digest, the ESS
+    signing certificate), so the signature is over those and they bind the TSTInfo.
+    """
+    infos = signed["signer_infos"]
+    if len(infos) != 1:
+        raise SignatureInvalid(f"it has {len(infos)} signers, not the TSA alone")
+    signer = infos[0]
+    carried = [c.chosen for c in signed["certificates"] or () if c.name == "certificate"]
+    certificate = _certificate_for(signer["sid"], [*carried, *extra])
+    if certificate is None:
+        raise SignatureInvalid("the TSA's certificate is neither in the token nor known")
+    attributes = signer["signed_attrs"]
+    if not attributes:
+        raise SignatureInvalid("the TSA signed no attributes, so nothing binds the TSTInfo")
+    values = {a["type"].native: a["values"] for a in attributes}
+    digest_name = signer["digest_algorithm"]["algorithm"].native
+    if "content_type" not in values or values["content_type"][0].native != "tst_info":
+        raise SignatureInvalid("the signed content type is not TSTInfo")
+    if "message_digest" not in values or (
+        values["message_digest"][0].native != digest(digest_name, tst_info)
+    ):
+        raise SignatureInvalid("the TSA's signed message digest does not match the TSTInfo")
+    value = bytes(signer["signature"].native)
+    if sm2.is_sm2_key(certificate.public_key):
+        value = _sm2_der_signature(value)
+    # RFC 5652 §5.4: the signature covers the attributes encoded as a SET, not as [0].
+    covered = b"\x31" + attributes.dump()[1:]
+    verify_signature(certificate.public_key, _cms_algorithm(signer, digest_name), covered, value)
+    usage = certificate.extended_key_usage_value
+    if usage is None or "time_stamping" not in usage.native:
+        raise SignatureInvalid(
+            f"{certificate.subject.human_friendly} is not a TSA certificate (no timeStamping)"
+        )
+    return certificate
+
+
+def _certificate_for(
+    sid: cms.SignerIdentifier, candidates: Sequence[x509.Certificate]
+) -> x509.Certificate | None:
+    if sid.name == "subject_key_identifier":
+        wanted = sid.chosen.native
+        return next((c for c in candidates if c.key_identifier == wanted), None)
+    issuer, serial = sid.chosen["issuer"], sid.chosen["serial_number"].native
+    return next((c for c in candidates if c.issuer == issuer and c.serial_number == serial), None)
+
+
+def _cms_algorithm(signer: cms.SignerInfo, digest_name: str) -> algos.SignedDigestAlgorithm:
+    # CMS allows naming only the key's algorithm (rsaEncryption, ecPublicKey-style
+    # ecdsa) and leaving the hash to digestAlgorithm; verify_signature wants both.
+    algorithm: algos.SignedDigestAlgorithm = signer["signature_algorithm"]
+    name = algorithm["algorithm"].native
+    if name == "rsassa_pkcs1v15":
+        return signature_algorithm(f"{digest_name}_rsa")
+    if name == "ecdsa":
+        return signature_algorithm(f"{digest_name}_ecdsa")
+    return algorithm
+
+
+def data_hash_check(stamp: StampView, document: bytes) -> SealCheck:
     try:
         hash_name = hash_of_signature_algorithm(signature_algorithm(stamp.signature_algorithm))
         actual = digest(hash_name, document)

@@ -11,7 +11,6 @@ attempt is audited as well, and then raised.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -46,7 +45,6 @@ from sealbridge.seals.registry import (
     normalise_document_hash,
     transition,
 )
-from sealbridge.seals.status import SealStatus, SealStatusList, sign_status_list
 from sealbridge.seals.verify import maker_signature_check
 from sealbridge.service import audit
 from sealbridge.service.db.models_seals import (
@@ -58,6 +56,7 @@ from sealbridge.service.db.models_seals import (
     SealUsageRecord,
 )
 from sealbridge.service.db.store import Store
+from sealbridge.service.seal_status import maker_fingerprint, record_state, signed_status_list
 
 T = TypeVar("T")
 
@@ -193,7 +192,7 @@ class SealRegistry:
                 firm_id=holder.id,
                 type_code=seal.type_code,
                 name=seal.name[:MAX_SEAL_NAME],
-                maker_sha256=_fingerprint(seal.maker_certificate),
+                maker_sha256=maker_fingerprint(seal.maker_certificate),
                 valid_from=seal.valid_from,
                 valid_to=seal.valid_to,
                 der=seal.der,
@@ -202,6 +201,7 @@ class SealRegistry:
             )
             act.session.add(row)
             act.session.flush()
+            record_state(act.session, seal.es_id, SealState.ACTIVE, act.when)
             act.audit(
                 "seal.issued", f"seal/{seal.es_id}", firm=firm, type=seal.type_code, name=seal.name
             )
@@ -259,6 +259,7 @@ class SealRegistry:
             act.audit(f"firm.{event.value}", f"firm/{firm}", lapsed=list(outcome.lapsed), **change)
             for es_id in outcome.lapsed:
                 by_id[es_id].state, by_id[es_id].state_since = SealState.LAPSED.value, act.when
+                record_state(act.session, es_id, SealState.LAPSED, act.when)
                 act.audit("seal.lapsed", f"seal/{es_id}", event=event.value)
             return outcome.lapsed
 
@@ -452,22 +453,11 @@ class SealRegistry:
         *,
         validity: timedelta = timedelta(days=1),
     ) -> bytes:
-        """The maker's signed list of every seal it made, valid from ``now`` for ``validity``."""
-        issued = _moment(now)
-        with self._store.sessions() as session:
-            rows = session.execute(
-                select(RegisteredSeal.es_id, RegisteredSeal.state, RegisteredSeal.state_since)
-                .where(RegisteredSeal.maker_sha256 == _fingerprint(maker_certificate))
-                .order_by(RegisteredSeal.es_id)
-            ).all()
-        status_list = SealStatusList(
-            maker=_maker_name(maker_certificate),
-            maker_certificate=maker_certificate,
-            issued=issued,
-            next_update=issued + validity,
-            entries=tuple(SealStatus(es_id, SealState(s), since) for es_id, s, since in rows),
-        )
-        return sign_status_list(status_list, maker_key)
+        """The maker's signed list of every seal it made, valid from ``now`` for ``validity``.
+
+        Each list takes the maker's next sequence number (see ``seal_status``).
+        """
+        return signed_status_list(self._store, maker_key, maker_certificate, _moment(now), validity)
 
     # -- plumbing -----------------------------------------------------------------
 
@@ -479,6 +469,7 @@ class SealRegistry:
             previous = row.state
             row.state = transition(SealState(previous), target).value
             row.state_since = act.when
+            record_state(act.session, es_id, target, act.when)
             act.audit(_STATE_ACTIONS[target], f"seal/{es_id}", previous=previous, reason=reason)
             return row.to_record(_registration(act.session, row.firm_id))
 
@@ -532,15 +523,6 @@ def _text(value: str, what: str, limit: int) -> str:
     if not 0 < len(text) <= limit:
         raise MalformedInput(what, f"must be 1 to {limit} characters")
     return text
-
-
-def _maker_name(certificate: x509.Certificate) -> str:
-    names = certificate.subject.native
-    return str(names.get("common_name") or certificate.subject.human_friendly)
-
-
-def _fingerprint(certificate: x509.Certificate) -> str:
-    return hashlib.sha256(certificate.dump()).hexdigest()
 
 
 def _get(session: Session, model: type[T], key: object, what: str, *, lock: bool = False) -> T:

@@ -5,7 +5,8 @@ the same revision, so the signature covers it. Here the seal is checked (maker s
 maker chain to a federation CA, binding to the PDF signer's certificate, validity at the
 signing time) and its maker recognised per jurisdiction under the e-seal scope. Given
 the makers' signed status lists, a seal revoked, suspended or lapsed before the signing
-time fails as REVOKED.
+time fails as REVOKED; given a revocation source, so does a maker certificate revoked
+before it. The maker's chain is built as for bare seals (``verify.seal_chain``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
-from sealbridge.crypto.verify import verify_signature
-from sealbridge.errors import SealBridgeError
 from sealbridge.pki.extensions import certificate_policies
 from sealbridge.seals.status import STATUS_STEP, SealStatusList, status_check
 from sealbridge.seals.verify import SealCheck, signer_bound_check, verify_seal
@@ -32,20 +31,35 @@ from sealbridge.verify.report.model import (
     SignatureKind,
     SignatureReport,
 )
+from sealbridge.verify.revocation import RevocationSource
+from sealbridge.verify.seal_chain import (
+    Finding,
+    Moment,
+    build_chain,
+    revocation_finding,
+    verdict,
+)
 
 SEAL_ATTACHMENT_SUFFIX = ".esl"
+_RANK = {Indication.TOTAL_PASSED: 0, Indication.INDETERMINATE: 1, Indication.TOTAL_FAILED: 2}
 
 
 def seal_attachment_verifier(
-    federation: Federation, status_lists: Sequence[SealStatusList] = ()
+    federation: Federation,
+    status_lists: Sequence[SealStatusList] = (),
+    revocation: RevocationSource | None = None,
 ) -> AttachmentVerifier:
-    """``status_lists`` are taken as given, so load them with ``load_status_list`` first."""
+    """``status_lists`` are taken as given, so load them with ``load_status_list`` first.
+
+    Without ``revocation`` the maker's revocation is not a step at all, as before there
+    was a source to ask; with one, an unknown status leaves the stamp INDETERMINATE.
+    """
 
     def check(
         reader: PdfFileReader, sig: EmbeddedPdfSignature, signature: SignatureReport
     ) -> Sequence[SignatureReport]:
         return [
-            _seal_report(name, data, sig, signature, federation, status_lists)
+            _seal_report(name, data, sig, signature, federation, status_lists, revocation)
             for name, data in _seals_in_revision(reader, sig.signed_revision)
         ]
 
@@ -79,28 +93,37 @@ def _seal_report(
     signature: SignatureReport,
     federation: Federation,
     status_lists: Sequence[SealStatusList],
+    revocation: RevocationSource | None,
 ) -> SignatureReport:
     moment = signature.signing_time or datetime.now(UTC)
     result = verify_seal(data, at=moment)
-    checks = list(result.checks)
-    path: list[x509.Certificate] = []
+    findings = [_finding(c) for c in result.checks]
+    path: tuple[x509.Certificate, ...] = ()
     seal = result.seal
     if seal is not None:
-        checks.append(signer_bound_check(seal, sig.signer_cert))
-        issuer_check, issuer = _maker_issuer(seal.maker_certificate, federation, moment)
-        checks.append(issuer_check)
-        if issuer is not None:
-            path = [issuer, seal.maker_certificate]
+        findings.append(_finding(signer_bound_check(seal, sig.signer_cert)))
+        # The time the PDF signature's validation settled on is the one asked about.
+        when = Moment(moment, proven=True, validation=datetime.now(UTC), label="signing time")
+        who = "seal maker certificate"
+        chain = build_chain(
+            seal.maker_certificate,
+            federation.all_certificates(),
+            when,
+            step="maker-chain",
+            who=who,
+        )
+        findings.append(chain.finding)
+        path = chain.path
+        if revocation is not None:
+            findings.append(
+                revocation_finding(chain, revocation, when, step="maker-revocation", who=who)
+            )
         if status_lists:
-            checks.append(status_check(status_lists, seal, moment))
-    failed = [c for c in checks if not c.passed]
-    sub: str | None
-    if failed:
-        indication, sub = Indication.TOTAL_FAILED, _sub_indication(failed[0])
-    elif signature.indication is not Indication.TOTAL_PASSED:
+            findings.append(_finding(status_check(status_lists, seal, moment)))
+    indication, sub, _ = verdict(findings)
+    # The stamp stands no better than the PDF signature that carries it.
+    if _RANK[signature.indication] > _RANK[indication]:
         indication, sub = signature.indication, signature.sub_indication
-    else:
-        indication, sub = Indication.TOTAL_PASSED, None
     recognition: dict[str, Recognition] = {}
     for jurisdiction in signature.recognition:
         if indication is Indication.TOTAL_FAILED:
@@ -125,43 +148,15 @@ def _seal_report(
         sub_indication=sub,
         modified_after_signing=signature.modified_after_signing,
         chain=tuple(c.subject.human_friendly for c in path),
-        details=tuple(f"{c.step}: {'ok' if c.passed else 'FAILED'} — {c.detail}" for c in checks),
+        details=tuple(f.line for f in findings),
         recognition=recognition,
     )
 
 
-def _maker_issuer(
-    maker: x509.Certificate, federation: Federation, moment: datetime
-) -> tuple[SealCheck, x509.Certificate | None]:
-    """The federation CA that issued the maker's certificate, its signature checked."""
-    for candidate in federation.all_certificates():
-        if candidate.subject != maker.issuer:
-            continue
-        try:
-            verify_signature(
-                candidate.public_key,
-                maker["signature_algorithm"],
-                maker["tbs_certificate"].dump(),
-                bytes(maker["signature_value"]),
-            )
-        except SealBridgeError:
-            continue
-        if not maker.not_valid_before <= moment <= maker.not_valid_after:
-            return SealCheck(
-                "maker-chain", False, f"seal maker certificate is not valid at {moment.isoformat()}"
-            ), None
-        return (
-            SealCheck(
-                "maker-chain",
-                True,
-                f"maker certificate issued by {candidate.subject.human_friendly}",
-            ),
-            candidate,
-        )
-    return (
-        SealCheck("maker-chain", False, "maker certificate chains to no federation CA"),
-        None,
-    )
+def _finding(check: SealCheck) -> Finding:
+    if check.passed:
+        return Finding(check)
+    return Finding(check, Indication.TOTAL_FAILED, _sub_indication(check))
 
 
 def _sub_indication(check: SealCheck) -> str:
@@ -170,6 +165,5 @@ def _sub_indication(check: SealCheck) -> str:
         "maker-signature": "SIG_CRYPTO_FAILURE",
         "signer-in-cert-list": "SIG_CONSTRAINTS_FAILURE",
         "seal-validity": "OUT_OF_BOUNDS_NO_POE",
-        "maker-chain": "NO_CERTIFICATE_CHAIN_FOUND",
         STATUS_STEP: "REVOKED",
     }.get(check.step, "SIG_CONSTRAINTS_FAILURE")

@@ -1,4 +1,5 @@
-"""Tables of the seal registry: firms, their people, seals, grants, approvals, uses.
+"""Tables of the seal registry: firms, people, seals and their state histories, grants,
+approvals, uses, and the numbers of the status lists each maker signed.
 
 States and roles are stored as the text values of the enums in ``seals.registry``, so a
 row reads the same in a database console as in the code. Rows turn into the registry's
@@ -196,3 +197,27 @@ class SealUsageRecord(Base):
             grant_id=self.grant_id,
             approval_id=self.approval_id,
         )
+
+
+class SealStateChange(Base):
+    """One change of a seal's state; a seal's rows in time order are its history.
+
+    Kept apart from ``seals.state`` so that a relying party can learn what the state was
+    at any past moment: a seal resumed today was still suspended yesterday.
+    """
+
+    __tablename__ = "seal_state_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    es_id: Mapped[str] = mapped_column(ForeignKey("seals.es_id"), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SealStatusSequence(Base):
+    """The number of the last status list signed for a maker (by its certificate hash)."""
+
+    __tablename__ = "seal_status_sequences"
+
+    maker_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer)
