@@ -22,6 +22,7 @@ from sealbridge.verify.pdf import federation_context, verify_pdf
 from sealbridge.verify.report.html import render_html
 from sealbridge.verify.report.json import report_to_dict
 from sealbridge.verify.report.model import Indication, ValidationReport
+from sealbridge.verify.revocation import OcspRevocationSource
 from sealbridge.verify.seal_attachment import seal_attachment_verifier
 
 MAX_INPUT_BYTES = 512 * 1024 * 1024
@@ -64,7 +65,9 @@ def verify(
             f"{', '.join(sorted(federation.trust_lists))}"
         )
     context = federation_context(federation, fetch=not offline)
-    attachments = seal_attachment_verifier(federation)
+    attachments = seal_attachment_verifier(
+        federation, revocation=None if offline else OcspRevocationSource()
+    )
     reports: list[ValidationReport] = []
     for path in files:
         try:

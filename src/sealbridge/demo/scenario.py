@@ -61,6 +61,7 @@ from sealbridge.verify.pdf import verify_pdf
 from sealbridge.verify.report.html import render_html
 from sealbridge.verify.report.json import render_json
 from sealbridge.verify.report.model import ValidationReport
+from sealbridge.verify.revocation import OcspRevocationSource
 from sealbridge.verify.seal_attachment import SEAL_ATTACHMENT_SUFFIX, seal_attachment_verifier
 
 Progress = Callable[[str], None]
@@ -194,7 +195,9 @@ def _run_with(
         fetch(server.seal_status_url(SEAL_MAKER_ID)), maker.certificate, datetime.now(UTC)
     )
     progress(f"fetched the seal maker's signed status list ({len(status.entries)} seals)")
-    verifier = seal_attachment_verifier(federation, status_lists=[status])
+    verifier = seal_attachment_verifier(
+        federation, status_lists=[status], revocation=OcspRevocationSource()
+    )
     for name, data in signed.items():
         report = verify_pdf(
             data,
