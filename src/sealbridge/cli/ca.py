@@ -23,9 +23,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,6 +43,7 @@ from sealbridge.crypto.algorithms import KeyKind
 from sealbridge.crypto.keys import KeyHandle
 from sealbridge.crypto.keystore import FileKeyStore
 from sealbridge.errors import KeyStoreError, MalformedInput, SealBridgeError
+from sealbridge.files import write_atomically
 from sealbridge.pki import profiles
 from sealbridge.pki.crl import build_crl
 from sealbridge.pki.csr import load_csr
@@ -165,23 +165,6 @@ def matching_key(key: KeyHandle, certificate: x509.Certificate, label: str) -> K
     return key
 
 
-def write_file(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Replace ``path`` in one step: readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
 def parse_time(text: str, option: str) -> datetime:
     """ISO 8601 date or time; UTC when no zone is given (a date means its midnight UTC)."""
     try:
@@ -266,7 +249,9 @@ def write_settings(data: Path, settings: CaSettings) -> None:
         "url_base": settings.url_base,
         "crl_number": settings.crl_number,
     }
-    write_file(ca_folder(data, settings.ca_id) / "ca.json", json.dumps(body, indent=1).encode())
+    write_atomically(
+        ca_folder(data, settings.ca_id) / "ca.json", json.dumps(body, indent=1).encode()
+    )
 
 
 def load_authority(
@@ -342,7 +327,7 @@ def init(
         settings = CaSettings(ca_id, f"ca-{ca_id}", base, 0)
         with open_store(data) as store:
             ca = CertificateAuthority.create_root(subject, keys.generate(kind, settings.key_label))
-            write_file(folder / "ca.pem", certificate_pem(ca.certificate))
+            write_atomically(folder / "ca.pem", certificate_pem(ca.certificate))
             with store.transaction() as session:
                 audit.record(
                     session,
@@ -416,7 +401,7 @@ def issue(
             certificate = ca.issue(subject, public_key, chosen, validity=validity)
         serial = f"{certificate.serial_number:x}"
         target = out or ca_folder(data, ca_id) / "issued" / f"{serial}.pem"
-        write_file(target, certificate_pem(certificate))
+        write_atomically(target, certificate_pem(certificate))
     typer.echo(f"issued serial {serial} ({chosen.name}) to {subject.human_friendly}: {target}")
 
 
@@ -490,7 +475,7 @@ def crl(
             )
             count = sum(1 for _ in ca.registry.revocations())
         write_settings(data, CaSettings(ca_id, settings.key_label, settings.url_base, number))
-        write_file(out, pem.armor("X509 CRL", der))
+        write_atomically(out, pem.armor("X509 CRL", der))
     typer.echo(f"CRL number {number} of CA {ca_id} lists {count} revoked certificate(s): {out}")
 
 

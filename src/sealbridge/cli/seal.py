@@ -12,10 +12,8 @@ stderr naming the problem.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -32,6 +30,7 @@ from sealbridge.crypto import sm2
 from sealbridge.crypto.algorithms import KeyKind
 from sealbridge.crypto.keys import KeyHandle, SM2Key, generate_key
 from sealbridge.errors import KeyStoreError, MalformedInput, SealBridgeError
+from sealbridge.files import write_atomically
 from sealbridge.pki import profiles
 from sealbridge.pki.issuer import CertificateAuthority
 from sealbridge.pki.names import ca_name
@@ -127,10 +126,12 @@ def init_maker(
             ca_name(name, name, country), key.public_key_info, profiles.SEAL_MAKER
         )
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _write(folder / MAKER_ROOT, pem.armor("CERTIFICATE", root.certificate.dump()), 0o644)
-        _write(folder / MAKER_CERT, pem.armor("CERTIFICATE", certificate.dump()), 0o644)
+        write_atomically(
+            folder / MAKER_ROOT, pem.armor("CERTIFICATE", root.certificate.dump()), 0o644
+        )
+        write_atomically(folder / MAKER_CERT, pem.armor("CERTIFICATE", certificate.dump()), 0o644)
         # Written last: a key file means a complete maker.
-        _write(folder / MAKER_KEY, private.private_key_info().dump(), 0o600)
+        write_atomically(folder / MAKER_KEY, private.private_key_info().dump(), 0o600)
     typer.echo(f"seal maker {name!r} created in {folder}")
 
 
@@ -211,7 +212,7 @@ def issue(
             registry.record_seal(by, record.registration, der, custodians=custodians or ())
         target = out or data / "seals" / f"{es_id}.esl"
         target.parent.mkdir(parents=True, exist_ok=True)
-        _write(target, der, 0o644)
+        write_atomically(target, der, 0o644)
     typer.echo(f"seal {es_id} issued to firm {record.registration}: {target}")
 
 
@@ -224,7 +225,7 @@ def show(
     with _reported():
         seal = decode_seal(_read(file))
         if picture is not None:
-            _write(picture, seal.picture.data, 0o644)
+            write_atomically(picture, seal.picture.data, 0o644)
     table = Table(title=str(file), show_header=False)
     table.add_column(style="bold")
     table.add_column()
@@ -401,7 +402,7 @@ def status_list(
                 datetime.now(UTC),
                 validity=timedelta(hours=valid_hours),
             )
-        _write(out, signed, 0o644)
+        write_atomically(out, signed, 0o644)
     typer.echo(f"status list written to {out}")
 
 
@@ -471,23 +472,3 @@ def _time(text: str, what: str) -> datetime:
     except ValueError as exc:
         raise MalformedInput(what, f"{text!r} is not an ISO 8601 time") from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _write(path: Path, data: bytes, mode: int) -> None:
-    """Replace ``path`` in one step: readers see the old file or the whole new one.
-
-    The temporary file is created 0600 and only then given ``mode``, so a private key
-    is never readable by others, not even half-written.
-    """
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temporary)
-        raise

@@ -53,12 +53,12 @@ from sealbridge.cli.ca import (
     read_certificate,
     read_input,
     reported,
-    write_file,
 )
 from sealbridge.cli.output import console
 from sealbridge.crypto.algorithms import KeyKind
 from sealbridge.crypto.keys import KeyHandle
 from sealbridge.errors import KeyStoreError, MalformedInput, TrustError
+from sealbridge.files import write_atomically
 from sealbridge.pki.issuer import CertificateAuthority
 from sealbridge.pki.names import ca_name
 from sealbridge.pki.profiles import CertificateProfile
@@ -158,7 +158,7 @@ def init_operator(
         certificate = CertificateAuthority.create_root(
             subject, handle, profile=OPERATOR_PROFILE
         ).certificate
-        write_file(target, certificate_pem(certificate))
+        write_atomically(target, certificate_pem(certificate))
     typer.echo(f"operator {label}: {subject.human_friendly}")
     typer.echo(f"  certificate {target} (sha256 {certificate.sha256.hex()})")
     typer.echo("  relying parties pin it as pinned/<CODE>.pem in their trust directory")
@@ -198,7 +198,7 @@ def build(
             body = sign_document(trust_list_payload(tl), [(key, certificate)])
         # What relying parties will do, done first: a list that does not load is not written.
         parse_trust_list(body, certificate, now=now)
-        write_file(out, body)
+        write_atomically(out, body)
     count = len(tl.services())
     typer.echo(f"trust list of {code}, sequence {sequence}, {count} service(s): {out}")
 
@@ -504,7 +504,7 @@ def agreement(
             title=title,
         )
         signers = [_operator(data, label, passphrase_file) for label in dict.fromkeys(sign_with)]
-        write_file(out, sign_document(agreement_payload(terms), signers))
+        write_atomically(out, sign_document(agreement_payload(terms), signers))
     typer.echo(f"agreement {terms.label} signed by {len(signers)} operator(s): {out}")
     if len(signers) < 2:
         typer.echo("  the other party countersigns it with `sealbridge trust countersign`")
@@ -531,5 +531,5 @@ def countersign(
         ]
         envelope["signatures"] = [*signed, *added]
         target = out or file
-        write_file(target, json.dumps(envelope, ensure_ascii=False, indent=1).encode())
+        write_atomically(target, json.dumps(envelope, ensure_ascii=False, indent=1).encode())
     typer.echo(f"agreement countersigned by {certificate.subject.human_friendly}: {target}")

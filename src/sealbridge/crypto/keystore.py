@@ -35,11 +35,9 @@ Two file formats, told apart by the PEM label:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import struct
-import tempfile
 from pathlib import Path
 
 from asn1crypto import keys, pem
@@ -54,6 +52,7 @@ from sealbridge.crypto import sm2
 from sealbridge.crypto.algorithms import SM2_CURVE_OID, KeyKind
 from sealbridge.crypto.keys import KeyHandle, SM2Key, SoftwareKey, generate_key
 from sealbridge.errors import KeyStoreError, MalformedInput, UnsupportedAlgorithm
+from sealbridge.files import write_atomically
 
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _PKCS8_PEM = "ENCRYPTED PRIVATE KEY"
@@ -128,28 +127,11 @@ class FileKeyStore:
         raise KeyStoreError(f"key file of {label!r} holds a {pem_type!r}, not an encrypted key")
 
     def _write(self, path: Path, label: str, data: bytes) -> None:
-        # mkstemp creates the file with mode 0600; the leading dot keeps temporary files
-        # out of the label namespace, which cannot start with one.
+        # The leading dot of temporary files keeps them out of the label namespace.
         try:
-            fd, temporary = tempfile.mkstemp(prefix=f".{label}.", suffix=".tmp", dir=path.parent)
+            write_atomically(path, data, mode=0o600)
         except OSError as exc:
             raise KeyStoreError(f"cannot write key {label!r}: {exc}") from exc
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, path)
-            directory = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
-        except OSError as exc:
-            raise KeyStoreError(f"cannot write key {label!r}: {exc}") from exc
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
 
 
 def _load_pkcs8(der: bytes, passphrase: bytes, label: str) -> KeyHandle:
