@@ -73,6 +73,20 @@ def signature_algorithm(name: str) -> algos.SignedDigestAlgorithm:
     return algos.SignedDigestAlgorithm({"algorithm": name})
 
 
+_DEFAULT_SIGNATURE = {
+    KeyKind.RSA_2048: "sha256_rsa",
+    KeyKind.RSA_3072: "sha256_rsa",
+    KeyKind.ECDSA_P256: "sha256_ecdsa",
+    KeyKind.ECDSA_P384: "sha384_ecdsa",
+    KeyKind.SM2: "sm2_sm3",
+}
+
+
+def default_signature_algorithm(kind: KeyKind) -> algos.SignedDigestAlgorithm:
+    """The algorithm a key of this kind signs with unless asked otherwise."""
+    return signature_algorithm(_DEFAULT_SIGNATURE[kind])
+
+
 def hash_of_signature_algorithm(algo: algos.SignedDigestAlgorithm) -> str:
     name = algo["algorithm"].native
     if name in ("sm2_sm3", "sm2"):

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from sealbridge.crypto import sm2
-from sealbridge.crypto.algorithms import KeyKind, signature_algorithm
+from sealbridge.crypto.algorithms import KeyKind, default_signature_algorithm
 from sealbridge.errors import KeyStoreError, UnsupportedAlgorithm
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
@@ -62,11 +62,7 @@ class SoftwareKey:
         return self._public_info
 
     def default_signature_algorithm(self) -> algos.SignedDigestAlgorithm:
-        if self._kind is KeyKind.ECDSA_P384:
-            return signature_algorithm("sha384_ecdsa")
-        if isinstance(self._key, ec.EllipticCurvePrivateKey):
-            return signature_algorithm("sha256_ecdsa")
-        return signature_algorithm("sha256_rsa")
+        return default_signature_algorithm(self._kind)
 
     def sign(self, data: bytes, algorithm: algos.SignedDigestAlgorithm) -> bytes:
         name = algorithm["algorithm"].native
@@ -104,7 +100,7 @@ class SM2Key:
         return self._public_info
 
     def default_signature_algorithm(self) -> algos.SignedDigestAlgorithm:
-        return signature_algorithm("sm2_sm3")
+        return default_signature_algorithm(KeyKind.SM2)
 
     def sign(self, data: bytes, algorithm: algos.SignedDigestAlgorithm) -> bytes:
         name = algorithm["algorithm"].native

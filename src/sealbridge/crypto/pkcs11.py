@@ -24,7 +24,7 @@ from asn1crypto import algos, core, keys
 from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
 from pkcs11.util.ec import encode_named_curve_parameters
 
-from sealbridge.crypto.algorithms import KeyKind, signature_algorithm
+from sealbridge.crypto.algorithms import KeyKind, default_signature_algorithm
 from sealbridge.errors import KeyStoreError, UnsupportedAlgorithm
 
 _RSA_BITS = {KeyKind.RSA_2048: 2048, KeyKind.RSA_3072: 3072}
@@ -104,11 +104,7 @@ class Pkcs11Key:
         return self._public_info
 
     def default_signature_algorithm(self) -> algos.SignedDigestAlgorithm:
-        if self._kind is KeyKind.ECDSA_P384:
-            return signature_algorithm("sha384_ecdsa")
-        if self._kind is KeyKind.ECDSA_P256:
-            return signature_algorithm("sha256_ecdsa")
-        return signature_algorithm("sha256_rsa")
+        return default_signature_algorithm(self._kind)
 
     def sign(self, data: bytes, algorithm: algos.SignedDigestAlgorithm) -> bytes:
         """Sign ``data`` on the token: PKCS#1 v1.5 for RSA, DER (r, s) for ECDSA."""
