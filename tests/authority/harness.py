@@ -6,6 +6,7 @@ import http.client
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from asn1crypto import x509
 
@@ -70,8 +71,14 @@ class Reply:
     headers: http.client.HTTPMessage
 
 
+class Listening(Protocol):
+    """An ``AuthorityServer`` or an ``AuthorityPool``: anything with a loopback port."""
+
+    port: int
+
+
 def fetch(
-    server: AuthorityServer,
+    server: Listening,
     method: str,
     path: str,
     body: bytes | None = None,

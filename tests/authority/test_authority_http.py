@@ -108,12 +108,13 @@ def test_ocsp_post_and_get(site: Site) -> None:
     assert cocsp.load_der_ocsp_response(raw.body).serial_number == ee.serial_number
 
 
-def test_ocsp_for_another_cas_certificate_is_unknown(site: Site) -> None:
+def test_ocsp_for_another_cas_certificate_is_unauthorized(site: Site) -> None:
+    # RFC 5019 §2.2.3: a responder that cannot speak for the issuer says so.
     ee = site.issue("hk-rsa")
     request = _ocsp_request(site, "hk-rsa", ee)
     reply = fetch(site.server, "POST", "/ca/sz-ecdsa/ocsp", request, OCSP_REQUEST)
-    status = cocsp.load_der_ocsp_response(reply.body).certificate_status
-    assert status is cocsp.OCSPCertStatus.UNKNOWN
+    status = cocsp.load_der_ocsp_response(reply.body).response_status
+    assert status is cocsp.OCSPResponseStatus.UNAUTHORIZED
 
 
 @pytest.mark.parametrize("body", [b"\x00" * 40, b"\x30\x82\xff\xff", bytes(range(256)) * 4])

@@ -10,7 +10,9 @@ import pytest
 from asn1crypto import ocsp, pem, tsp, x509
 
 from authority.harness import LAYOUT, Site, fetch, openssl_env
-from pki.builders import TSA_POLICY
+from pki.builders import TSA_POLICY, cached_key
+from sealbridge.pki import names, profiles
+from sealbridge.pki.ocsp import ResponderCertificate
 from sealbridge.pki.registry import RevocationReason
 from sealbridge.pki.tsa import TimeStampResponse
 
@@ -192,3 +194,28 @@ def test_timestamp_without_certificates_verifies_with_untrusted(site: Site, tmp_
         cwd=tmp_path,
     )  # fmt: skip
     assert "Verification: OK" in output
+
+
+@pytest.mark.parametrize("ca_id", CA_IDS)
+def test_ocsp_from_a_delegated_responder(site: Site, ca_id: str, tmp_path: Path) -> None:
+    """openssl checks the delegate it finds in the response: issued by the CA, for OCSP."""
+    ca = site.cas[ca_id]
+    kind = LAYOUT[ca_id][0]
+    key = cached_key(kind, f"{ca_id}-ocsp")
+    name = names.ca_name(f"SealBridge Test OCSP {ca_id}", "SealBridge Test", "CN")
+    delegate = ResponderCertificate(key, ca.issue(name, key.public_key_info, profiles.OCSP_SIGNER))
+    site.server.mount_ca(f"{ca_id}-delegated", ca, ocsp_delegate=delegate)
+    ca_pem = _write_pem(tmp_path / "ca.pem", ca.certificate)
+    ee_pem = _write_pem(tmp_path / "ee.pem", site.issue(ca_id, "openssl-delegated"))
+    output = _openssl(
+        "ocsp",
+        "-issuer", ca_pem,
+        "-cert", ee_pem,
+        "-url", site.server.ca_urls(f"{ca_id}-delegated").ocsp or "",
+        "-CAfile", ca_pem,
+        "-resp_text",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert "Response verify OK" in output
+    assert f"{ee_pem}: good" in output
+    assert "OCSP Signing" in output  # the delegate certificate, printed from the response
