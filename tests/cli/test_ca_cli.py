@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from asn1crypto import pem, x509
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from sealbridge.cli.app import app
 from sealbridge.cli.ca import PASSPHRASE_ENV
 from sealbridge.crypto.keystore import FileKeyStore
 from sealbridge.pki.identifiers import uscc_check_character
+from support.cli import invoke, ok, one_error_line
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
 
@@ -25,22 +25,7 @@ WRONG_CHECK = FIRM[:17] + ("0" if FIRM[17] != "0" else "1")
 
 
 def run(*args: str | Path, env: dict[str, str | None] | None = None) -> Result:
-    return CliRunner().invoke(app, [str(a) for a in args], env=ENV if env is None else env)
-
-
-def ok(result: Result) -> str:
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
-def one_error_line(result: Result, *words: str) -> None:
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.output
-    for word in words:
-        assert word in lines[0]
+    return invoke(ENV if env is None else env, *args)
 
 
 def openssl(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -20,6 +20,7 @@ from typer.testing import CliRunner, Result
 from sealbridge.cli.app import app
 from sealbridge.cli.ca import PASSPHRASE_ENV
 from sealbridge.trust.loader import PublishedList, RefreshStatus, TrustListCache
+from support.cli import invoke, ok, one_error_line
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
 
@@ -28,21 +29,7 @@ ENV: dict[str, str | None] = {PASSPHRASE_ENV: PASSPHRASE}
 
 
 def run(*args: str | Path) -> Result:
-    return CliRunner().invoke(app, [str(a) for a in args], env=ENV)
-
-
-def ok(result: Result) -> str:
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
-def one_error_line(result: Result, *words: str) -> None:
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for word in words:
-        assert word in lines[0]
+    return invoke(ENV, *args)
 
 
 def free_port() -> int:

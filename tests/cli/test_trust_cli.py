@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 from asn1crypto import pem
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from sealbridge.cli.app import app
 from sealbridge.cli.ca import PASSPHRASE_ENV
 from sealbridge.crypto.algorithms import KeyKind
 from sealbridge.crypto.keys import generate_key
@@ -19,6 +18,7 @@ from sealbridge.pki import profiles
 from sealbridge.pki.issuer import CertificateAuthority
 from sealbridge.pki.names import ca_name
 from sealbridge.trust.directory import load_trust_directory
+from support.cli import invoke, ok, one_error_line
 
 ENV: dict[str, str | None] = {PASSPHRASE_ENV: "trust-cli test passphrase"}
 SERVICES = {
@@ -51,22 +51,7 @@ SERVICES = {
 
 
 def run(*args: str | Path, env: dict[str, str | None] | None = None) -> Result:
-    return CliRunner().invoke(app, [str(a) for a in args], env=ENV if env is None else env)
-
-
-def ok(result: Result) -> str:
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
-def one_error_line(result: Result, *words: str) -> None:
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.output
-    for word in words:
-        assert word in lines[0]
+    return invoke(ENV if env is None else env, *args)
 
 
 def rejected(result: Result, *words: str) -> None:
