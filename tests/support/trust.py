@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from asn1crypto import x509
+
 from sealbridge.crypto.algorithms import KeyKind
 from sealbridge.crypto.keys import KeyHandle, generate_key
 from sealbridge.pki import profiles
 from sealbridge.pki.issuer import CertificateAuthority
-from sealbridge.pki.names import ca_name
+from sealbridge.pki.names import ca_name, enterprise_name
 from sealbridge.trust.model import (
     RecognitionAgreement,
     Scope,
@@ -35,6 +37,18 @@ class Operator:
             generate_key(KeyKind.ECDSA_P256),
             not_before=NOW - timedelta(days=400),
         )
+
+    def signer_path(
+        self, profile: profiles.CertificateProfile = profiles.ENTERPRISE_SIGNATURE
+    ) -> list[x509.Certificate]:
+        """A validated-looking path (listed CA first) to a fresh end-entity certificate."""
+        key = generate_key(KeyKind.ECDSA_P256)
+        leaf = self.ca.issue(
+            enterprise_name(f"{self.code} Firm", "NTRCN-91350100M000100Y43", "CN"),
+            key.public_key_info,
+            profile,
+        )
+        return [self.ca.certificate, leaf]
 
     def trust_list(
         self, sequence: int = 1, history: tuple[StatusChange, ...] | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -173,6 +174,7 @@ def _tbs(
                 "extn_value": [{"policy_identifier": oid} for oid in profile.policies],
             }
         )
+    extensions.extend(_constraint_extensions(profile))
     if profile.ocsp_no_check:
         extensions.append({"extn_id": "ocsp_no_check", "critical": False, "extn_value": None})
     if profile.revocation_pointers and urls.crl:
@@ -230,6 +232,65 @@ def _tbs(
             "extensions": extensions,
         }
     )
+
+
+def _constraint_extensions(profile: CertificateProfile) -> list[dict[str, object]]:
+    """Name and policy constraints; all critical, as RFC 5280 requires of CAs that set them."""
+    extensions: list[dict[str, object]] = []
+    names = profile.name_constraints
+    if names is not None:
+        value: dict[str, object] = {}
+        permitted = _subtrees(names.permitted_countries, names.permitted_dns, names.permitted_email)
+        excluded = _subtrees(names.excluded_countries, names.excluded_dns, ())
+        if permitted:
+            value["permitted_subtrees"] = permitted
+        if excluded:
+            value["excluded_subtrees"] = excluded
+        extensions.append({"extn_id": "name_constraints", "critical": True, "extn_value": value})
+    controls = profile.policy_controls
+    if controls is None:
+        return extensions
+    if controls.mappings:
+        extensions.append(
+            {
+                "extn_id": "policy_mappings",
+                "critical": True,
+                "extn_value": [
+                    {"issuer_domain_policy": issuer, "subject_domain_policy": subject}
+                    for issuer, subject in controls.mappings
+                ],
+            }
+        )
+    if controls.require_explicit_policy is not None or controls.inhibit_policy_mapping is not None:
+        constraints: dict[str, int] = {}
+        if controls.require_explicit_policy is not None:
+            constraints["require_explicit_policy"] = controls.require_explicit_policy
+        if controls.inhibit_policy_mapping is not None:
+            constraints["inhibit_policy_mapping"] = controls.inhibit_policy_mapping
+        extensions.append(
+            {"extn_id": "policy_constraints", "critical": True, "extn_value": constraints}
+        )
+    if controls.inhibit_any_policy is not None:
+        extensions.append(
+            {
+                "extn_id": "inhibit_any_policy",
+                "critical": True,
+                "extn_value": controls.inhibit_any_policy,
+            }
+        )
+    return extensions
+
+
+def _subtrees(
+    countries: Sequence[str], dns: Sequence[str], email: Sequence[str]
+) -> list[dict[str, object]]:
+    names = [
+        x509.GeneralName(name="directory_name", value=x509.Name.build({"country_name": c}))
+        for c in countries
+    ]
+    names += [x509.GeneralName(name="dns_name", value=d) for d in dns]
+    names += [x509.GeneralName(name="rfc822_name", value=e) for e in email]
+    return [{"base": name} for name in names]
 
 
 def _time(value: datetime) -> x509.Time:

@@ -7,7 +7,7 @@ agreement in force that covers the scope. Agreements are never chained.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +22,7 @@ from sealbridge.trust.model import (
     TrustList,
     TrustService,
 )
+from sealbridge.trust.policy import matches_prefix, path_policies
 
 
 @dataclass(frozen=True)
@@ -96,19 +97,19 @@ class TrustView:
                     found.append(service.certificate)
         return found
 
-    def decide(
-        self, path: Sequence[x509.Certificate], signer_policies: Iterable[str] = ()
-    ) -> Decision:
+    def decide(self, path: Sequence[x509.Certificate]) -> Decision:
         """Decide recognition of a validated chain ``path`` (anchor first, signer last).
 
         The most specific listing decides first: a seal maker listed by its own
-        certificate speaks before the CA that issued that certificate.
+        certificate speaks before the CA that issued that certificate. Required policies
+        are checked by RFC 5280 policy processing from the listed certificate down, so
+        they must survive every CA in between, not merely appear in the signer's
+        certificate.
         """
-        policies = tuple(signer_policies)
         listed = [
-            (territory, service)
-            for cert in reversed(path)
-            for territory, service in self.federation.listing(cert)
+            (position, territory, service)
+            for position in reversed(range(len(path)))
+            for territory, service in self.federation.listing(path[position])
             if service.service_type in SCOPE_SERVICE_TYPES[self.scope]
         ]
         if not listed:
@@ -117,7 +118,7 @@ class TrustView:
                 f"chain leads to no {self.scope.value} service on any federation trust list",
             )
         reasons = []
-        for territory, service in listed:
+        for position, territory, service in listed:
             status = service.status_at(self.at)
             if status is not ServiceStatus.GRANTED:
                 reasons.append(
@@ -135,10 +136,18 @@ class TrustView:
                     )
                     continue
             required = service.policy_prefixes + (agreement.policy_prefixes if agreement else ())
-            missing = [p for p in required if not _policy_matches(p, policies)]
-            if missing:
-                reasons.append(f"signer certificate lacks policy {missing[0]}.* required")
-                continue
+            if required:
+                outcome = path_policies(path[position:])
+                if outcome.problem is not None:
+                    reasons.append(f"certificate policy processing failed: {outcome.problem}")
+                    continue
+                missing = [p for p in required if not matches_prefix(p, outcome.policies)]
+                if missing:
+                    reasons.append(
+                        f"policy {missing[0]}.* required, but the certification path "
+                        f"from {service.name} does not carry it (RFC 5280 policy processing)"
+                    )
+                    continue
             if agreement is None:
                 return Decision(True, f"{service.name} is granted on TL({territory})", territory)
             return Decision(
@@ -148,7 +157,7 @@ class TrustView:
                 territory,
                 agreement.label,
             )
-        return Decision(False, "; ".join(dict.fromkeys(reasons)), listed[0][0])
+        return Decision(False, "; ".join(dict.fromkeys(reasons)), listed[0][1])
 
     def _usable(self, service: TrustService) -> bool:
         return (
@@ -156,6 +165,3 @@ class TrustView:
             and service.status_at(self.at) is ServiceStatus.GRANTED
         )
 
-
-def _policy_matches(prefix: str, policies: Sequence[str]) -> bool:
-    return any(p == prefix or p.startswith(prefix + ".") for p in policies)

@@ -29,7 +29,6 @@ from pyhanko.sign.validation.status import (
 from pyhanko_certvalidator import ValidationContext
 
 from sealbridge.errors import MalformedInput
-from sealbridge.pki.extensions import certificate_policies
 from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
 from sealbridge.verify.report.model import (
@@ -167,10 +166,9 @@ def _verify_one(
         level = "B-T" if status.timestamp_validity is not None else "B-B"
     recognition = {}
     if kind is SignatureKind.PADES:
-        policies = certificate_policies(status.signing_cert)
         for j in jurisdictions:
             recognition[j] = _recognise(
-                federation, j, when, (indication, sub, details), path, policies, Scope.E_SIGNATURE
+                federation, j, when, (indication, sub, details), path, Scope.E_SIGNATURE
             )
     return SignatureReport(
         id=sig_id,
@@ -257,7 +255,6 @@ def _recognise(
     when: datetime | None,
     outcome: tuple[Indication, str | None, tuple[str, ...]],
     path: Sequence[x509.Certificate],
-    policies: Sequence[str],
     scope: Scope,
 ) -> Recognition:
     indication, sub, details = outcome
@@ -269,7 +266,7 @@ def _recognise(
             return Recognition(False, "no chain to any service on a federation trust list")
         return Recognition(None, f"chain could not be validated: {sub}")
     view = federation.view(jurisdiction, when or datetime.now(UTC), scope)
-    decision = view.decide(path, policies)
+    decision = view.decide(path)
     if decision.recognised and indication is Indication.INDETERMINATE:
         return Recognition(None, f"{decision.rule}, but signature is INDETERMINATE/{sub}")
     return Recognition(decision.recognised, decision.rule)

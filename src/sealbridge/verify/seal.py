@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 
 from asn1crypto import x509
 
-from sealbridge.pki.extensions import certificate_policies
 from sealbridge.seals.decode import decode_seal, decode_stamp
 from sealbridge.seals.model import SealView, StampView
 from sealbridge.seals.status import SealStatusList, status_check
@@ -75,7 +74,6 @@ class _Verified:
     signing_time: datetime | None
     findings: tuple[Finding, ...]
     path: tuple[x509.Certificate, ...]
-    policies: tuple[str, ...]
     recognised_at: datetime
     what: str
 
@@ -115,7 +113,6 @@ def verify_seal_file(
         timestamp,
         _finding(status_check(status_lists, seal, moment.at), "REVOKED"),
     )
-    policies = dict.fromkeys(p for c in seal.bound_certificates for p in certificate_policies(c))
     verified = _Verified(
         kind=SignatureKind.SEAL,
         id=seal.es_id,
@@ -123,7 +120,6 @@ def verify_seal_file(
         signing_time=seal.created,
         findings=findings,
         path=chain.path,
-        policies=tuple(policies),
         recognised_at=validated,
         what="seal",
     )
@@ -188,7 +184,6 @@ def verify_stamp_file(
         signing_time=moment.at if readable else None,
         findings=findings,
         path=maker.path,
-        policies=certificate_policies(stamp.signer_certificate),
         recognised_at=moment.at,
         what="stamp",
     )
@@ -272,7 +267,7 @@ def _report(
             )
         else:
             view = federation.view(jurisdiction, verified.recognised_at, Scope.E_SEAL)
-            decision = view.decide(verified.path, verified.policies)
+            decision = view.decide(verified.path)
             if decision.recognised and indication is Indication.INDETERMINATE:
                 recognition[jurisdiction] = Recognition(
                     None, f"{decision.rule}, but the {verified.what} is INDETERMINATE/{sub}"

@@ -19,7 +19,6 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
-from sealbridge.pki.extensions import certificate_policies
 from sealbridge.seals.status import STATUS_STEP, SealStatusList, status_check
 from sealbridge.seals.verify import SealCheck, signer_bound_check, verify_seal
 from sealbridge.trust.model import Scope
@@ -132,7 +131,7 @@ def _seal_report(
         view = federation.view(
             jurisdiction, signature.signing_time or datetime.now(UTC), Scope.E_SEAL
         )
-        decision = view.decide(path, certificate_policies(sig.signer_cert))
+        decision = view.decide(path)
         recognition[jurisdiction] = Recognition(
             None
             if decision.recognised and indication is Indication.INDETERMINATE
