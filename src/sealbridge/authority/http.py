@@ -50,6 +50,7 @@ def text(status: int, message: str, *headers: tuple[str, str]) -> Response:
 
 
 INTERNAL_ERROR = text(500, "internal error")
+NOT_FOUND = text(404, "no such endpoint")
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,7 @@ class _Connection(asyncio.Protocol):
     def _dispatch(self, head: _Head, body: bytes) -> None:
         endpoint = self._service.resolve(head.path)
         if endpoint is None:
-            response = text(404, "no such endpoint")
+            response = NOT_FOUND
         elif head.method != endpoint.method:
             response = text(405, f"use {endpoint.method}", ("Allow", endpoint.method))
         elif endpoint.accepts is not None and head.length is None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from sealbridge.authority.http import Endpoint, Response
+from sealbridge.authority.http import NOT_FOUND, Endpoint, Response
 from sealbridge.pki.crl import build_crl
 from sealbridge.pki.issuer import AuthorityUrls, CertificateAuthority
 from sealbridge.pki.ocsp import OCSPResponder, ResponderCertificate, error_response
@@ -23,6 +24,9 @@ from sealbridge.pki.registry import CertificateRegistry
 from sealbridge.pki.tsa import rejection
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# Trust lists run to a few hundred kilobytes; anything far larger is not ours to serve.
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 _OCSP_REQUEST = "application/ocsp-request"
 _OCSP_RESPONSE = "application/ocsp-response"
 _TSA_QUERY = "application/timestamp-query"
@@ -146,6 +150,7 @@ class Routes:
         self._tsas: dict[str, Endpoint] = {}
         self._documents: dict[str, Endpoint] = {}
         self._seal_status: dict[str, Endpoint] = {}
+        self._folders: dict[str, _Folder] = {}
 
     def mount_ca(
         self,
@@ -182,6 +187,17 @@ class Routes:
         document = Response(200, body, content_type)
         self._documents[path] = Endpoint("GET", lambda _body: document)
 
+    def mount_folder(self, prefix: str, folder: Path, content_types: Mapping[str, str]) -> None:
+        """Serve the files of ``folder`` whose suffix is in ``content_types`` at ``prefix/NAME``.
+
+        Files are read when asked for (and kept until they change), so every worker
+        process serves a document replaced on disk at once, and a deleted one no more.
+        Only plain names are served: no subfolders, no dot files, nothing outside.
+        """
+        if not prefix.startswith("/") or prefix.endswith("/"):
+            raise ValueError(f"folder prefix {prefix!r} must start and not end with '/'")
+        self._folders[prefix] = _Folder(folder, dict(content_types))
+
     def mount_seal_status(self, maker_id: str, build: Callable[[], bytes]) -> None:
         """Serve a seal maker's signed status list at ``GET /seal-status/{maker_id}``.
 
@@ -197,6 +213,10 @@ class Routes:
         document = self._documents.get(path)
         if document is not None:
             return document
+        prefix, _, name = path.rpartition("/")
+        folder = self._folders.get(prefix)
+        if folder is not None and folder.serves(name):
+            return Endpoint("GET", lambda _body: folder.read(name), blocking=True)
         match path.split("/", 4):
             case ["", "tsa", tsa_id] if tsa_id in self._tsas:
                 return self._tsas[tsa_id]
@@ -205,6 +225,38 @@ class Routes:
             case ["", "seal-status", maker_id] if maker_id in self._seal_status:
                 return self._seal_status[maker_id]
         return None
+
+
+class _Folder:
+    """Files of one folder, each cached until its modification time or size changes."""
+
+    def __init__(self, folder: Path, content_types: dict[str, str]) -> None:
+        self._folder = folder
+        self._types = content_types
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[tuple[int, int], bytes]] = {}
+
+    def serves(self, name: str) -> bool:
+        return bool(_FILE_NAME.fullmatch(name)) and Path(name).suffix in self._types
+
+    def read(self, name: str) -> Response:
+        path = self._folder / name
+        try:
+            stat = path.stat()
+            if not path.is_file() or stat.st_size > MAX_DOCUMENT_BYTES:
+                return NOT_FOUND
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            with self._lock:
+                cached = self._cache.get(name)
+            if cached is None or cached[0] != stamp:
+                cached = (stamp, path.read_bytes())
+                with self._lock:
+                    self._cache[name] = cached
+        except OSError:
+            with self._lock:
+                self._cache.pop(name, None)
+            return NOT_FOUND
+        return Response(200, cached[1], self._types[path.suffix])
 
 
 def _ca_endpoint(mount: _CaMount, rest: list[str]) -> Endpoint | None:

@@ -24,7 +24,7 @@ __all__ = ["MAX_BODY", "AuthorityServer"]
 
 
 class AuthorityServer:
-    """CRL, OCSP, TSA and document endpoints on 127.0.0.1, served by one event loop.
+    """CRL, OCSP, TSA and document endpoints, served by one event loop on a thread.
 
     The socket is bound at construction, so ``base_url`` and the URL builders can be
     used to issue certificates that point at this server before it starts serving.
@@ -34,14 +34,16 @@ class AuthorityServer:
         self,
         port: int = 0,
         *,
+        host: str = "127.0.0.1",
+        routes: Routes | None = None,
         clock: Callable[[], datetime] = utc_now,
         client_timeout: float = 5.0,
     ) -> None:
-        self.routes = Routes(clock)
+        self.routes = routes if routes is not None else Routes(clock)
         self._client_timeout = client_timeout
-        self._socket = listening_socket("127.0.0.1", port)
+        self._socket = listening_socket(host, port)
         self.port: int = self._socket.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"http://{host}:{self.port}"
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None

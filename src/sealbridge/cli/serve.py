@@ -1,17 +1,21 @@
 """``sealbridge serve authority``: answer OCSP, CRL and certificate requests for the CAs of
 a data directory, and publish its trust lists and agreements, until stopped.
 
-Revocation state is read from the database on every request, so ``sealbridge ca revoke``
-run by another process shows in the next OCSP answer and CRL. Trust documents are read
-from ``--trust`` (default ``DATA/trust``: ``lists/*.xml|json``, ``agreements/*.json``) and
-republished when a file changes, so ``trust build --out DATA/trust/lists/SZ.xml`` is
-served without a restart; a deleted file stays served until the next start, since the
-server only replaces documents. The documents are served as they are: verifying them is
-the relying parties' job (``trust verify``, ``TrustListCache``).
+Revocation state comes from the database (polled, so ``sealbridge ca revoke`` run by
+another process shows within a second in OCSP answers and CRLs). Trust documents are
+served from ``--trust`` (default ``DATA/trust``: ``lists/*.xml|json`` at ``/trust/NAME``,
+``agreements/*.json`` at ``/trust/agreements/NAME``) as the files are when asked for, so
+``trust build --out DATA/trust/lists/SZ.xml`` is served at once and a deleted file no
+more. The documents are served as they are: verifying them is the relying parties' job
+(``trust verify``, ``TrustListCache``).
+
+With ``--workers N`` (N > 1) N processes share the port (SO_REUSEPORT), each with its
+own keys, database connection and caches; one process signs on one core at a time.
 """
 
 from __future__ import annotations
 
+import functools
 import signal
 import threading
 from collections.abc import Iterator
@@ -20,24 +24,29 @@ from typing import Annotated
 
 import typer
 
+from sealbridge.authority.pool import AuthorityPool
+from sealbridge.authority.routes import Routes
 from sealbridge.authority.server import AuthorityServer
+from sealbridge.authority.shared import PolledRegistry
 from sealbridge.cli.ca import (
     DEFAULT_DATA,
     Data,
     PassphraseFile,
+    ca_folder,
     ca_ids,
     load_authority,
     open_key_store,
-    open_store,
-    read_input,
+    read_certificate,
+    read_settings,
     reported,
 )
-from sealbridge.errors import MalformedInput
+from sealbridge.crypto.keystore import FileKeyStore
+from sealbridge.errors import KeyStoreError, MalformedInput
+from sealbridge.service.db.store import Store
 
 # ETSI TS 119 612 annex (MIME type of XML trust lists).
 _CONTENT_TYPES = {".xml": "application/vnd.etsi.tsl+xml", ".json": "application/json"}
-_LOOPBACK = ("127.0.0.1", "localhost")
-_POLL_SECONDS = 1.0
+_AGREEMENT_TYPES = {".json": "application/json"}
 
 serve_app = typer.Typer(
     name="serve", help="Run SealBridge's network services.", no_args_is_help=True
@@ -45,7 +54,7 @@ serve_app = typer.Typer(
 
 
 def _trust_files(trust: Path) -> Iterator[tuple[str, Path]]:
-    """(URL path, file) of every document to publish, as the demo lays them out."""
+    """(URL path, file) of every document served now, as the demo lays them out."""
     for path in sorted((trust / "lists").glob("*")):
         if path.suffix in _CONTENT_TYPES and path.is_file():
             yield f"/trust/{path.name}", path
@@ -54,30 +63,24 @@ def _trust_files(trust: Path) -> Iterator[tuple[str, Path]]:
             yield f"/trust/agreements/{path.name}", path
 
 
-class _Publisher:
-    """Keeps the server's copies of the trust documents in step with the files."""
+def build_site(data: Path, trust: Path, keys: FileKeyStore | None) -> Routes:
+    """Everything one serving process answers; runs in every worker (a fresh interpreter).
 
-    def __init__(self, server: AuthorityServer, trust: Path) -> None:
-        self._server = server
-        self._trust = trust
-        self._seen: dict[str, tuple[int, int]] = {}
-
-    def sync(self) -> list[str]:
-        """Publish new and changed files; return their URL paths."""
-        published = []
-        for url_path, path in _trust_files(self._trust):
-            try:
-                stat = path.stat()
-                stamp = (stat.st_mtime_ns, stat.st_size)
-                if self._seen.get(url_path) == stamp:
-                    continue
-                body = read_input(path)
-            except (OSError, MalformedInput):
-                continue  # being replaced right now, or too large: try again next time
-            self._server.publish(url_path, body, _CONTENT_TYPES[path.suffix])
-            self._seen[url_path] = stamp
-            published.append(url_path)
-        return published
+    The store stays open for the life of the process: the CAs' registries poll it.
+    """
+    routes = Routes()
+    found = ca_ids(data)
+    if found:
+        if keys is None:
+            raise KeyStoreError("the data directory has CAs but no key store passphrase")
+        store = Store.embedded(data)
+        for ca_id in found:
+            ca, _ = load_authority(data, ca_id, store, keys)
+            ca.registry = PolledRegistry(store, ca_id)
+            routes.mount_ca(ca_id, ca)
+    routes.mount_folder("/trust", trust / "lists", _CONTENT_TYPES)
+    routes.mount_folder("/trust/agreements", trust / "agreements", _AGREEMENT_TYPES)
+    return routes
 
 
 @serve_app.command("authority")
@@ -86,55 +89,71 @@ def authority(
     trust: Annotated[
         Path | None, typer.Option("--trust", help="Trust documents to publish (DATA/trust)")
     ] = None,
-    host: Annotated[str, typer.Option("--host", help="Listen address")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Listen address (0.0.0.0 for every interface)")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8080,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="Processes sharing the port")
+    ] = 1,
     passphrase_file: PassphraseFile = None,
 ) -> None:
     """Serve the data directory's CAs (OCSP, CRL, certificate) and trust documents."""
     with reported():
-        if host not in _LOOPBACK:
-            raise MalformedInput(
-                "--host", "the authority server listens on 127.0.0.1; put a reverse proxy in front"
-            )
         found = ca_ids(data)
         trust_dir = trust if trust is not None else data / "trust"
         if not found and not any(_trust_files(trust_dir)):
             raise MalformedInput(
                 str(data), f"no CA in {data / 'ca'} and no documents in {trust_dir}"
             )
-    with reported(), open_store(data) as store:
-        authorities = []
-        if found:
-            keys = open_key_store(data, passphrase_file)
-            authorities = [(ca_id, *load_authority(data, ca_id, store, keys)) for ca_id in found]
-        server = AuthorityServer(port)
+        keys = open_key_store(data, passphrase_file) if found else None
+        # Built here even for workers, so a bad key or database fails as one line now.
+        routes = build_site(data, trust_dir, keys)
         try:
-            for ca_id, ca, settings in authorities:
-                server.mount_ca(ca_id, ca)
+            if workers == 1:
+                server: AuthorityServer | AuthorityPool = AuthorityServer(
+                    port, host=host, routes=routes
+                )
+            else:
+                server = AuthorityPool(
+                    functools.partial(build_site, data, trust_dir, keys),
+                    workers=workers,
+                    port=port,
+                    host=host,
+                )
+        except OSError as exc:
+            raise MalformedInput(
+                "--host/--port", f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            ) from exc
+        try:
+            for ca_id in found:
+                settings = read_settings(data, ca_id)
                 urls = server.ca_urls(ca_id)
-                typer.echo(f"CA {ca_id}: {ca.certificate.subject.human_friendly}")
+                certificate = read_certificate(ca_folder(data, ca_id) / "ca.pem")
+                typer.echo(f"CA {ca_id}: {certificate.subject.human_friendly}")
                 typer.echo(f"  OCSP  {urls.ocsp}\n  CRL   {urls.crl}\n  cert  {urls.ca_issuers}")
                 if settings.url_base not in (None, server.base_url):
                     typer.echo(f"  note: its certificates point at {settings.url_base} instead")
-            publisher = _Publisher(server, trust_dir)
-            for url_path in publisher.sync():
+            for url_path, _ in _trust_files(trust_dir):
                 typer.echo(f"published {server.base_url}{url_path}")
-            _serve_until_stopped(server, publisher)
+            _serve_until_stopped(server, workers)
         finally:
             server.stop()
     typer.echo("stopped")
 
 
-def _serve_until_stopped(server: AuthorityServer, publisher: _Publisher) -> None:
-    """Serve until Ctrl-C or SIGTERM, republishing trust files as they change."""
+def _serve_until_stopped(server: AuthorityServer | AuthorityPool, workers: int) -> None:
+    """Serve until Ctrl-C or SIGTERM."""
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    server.start()
-    typer.echo(f"serving on {server.base_url} until Ctrl-C")
     try:
-        while not stop.wait(_POLL_SECONDS):
-            for url_path in publisher.sync():
-                typer.echo(f"republished {server.base_url}{url_path}")
+        server.start()
+    except RuntimeError as exc:
+        raise MalformedInput("--workers", str(exc)) from exc
+    processes = f" with {workers} worker processes" if workers > 1 else ""
+    typer.echo(f"serving on {server.base_url}{processes} until Ctrl-C")
+    try:
+        stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
