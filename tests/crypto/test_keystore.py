@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
-from asn1crypto import pem
+from asn1crypto import keys, pem
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from sealbridge.crypto.algorithms import KeyKind
 from sealbridge.crypto.keystore import FileKeyStore
@@ -123,3 +126,54 @@ def test_missing_key_and_foreign_file_are_clear_errors(tmp_path: Path) -> None:
 def test_empty_passphrase_is_refused(tmp_path: Path) -> None:
     with pytest.raises(KeyStoreError, match="passphrase"):
         FileKeyStore(tmp_path, "")
+
+
+def _kdf_parameters(path: Path) -> tuple[str, int]:
+    info = keys.EncryptedPrivateKeyInfo.load(pem.unarmor(path.read_bytes())[2])
+    kdf = info["encryption_algorithm"]["parameters"]["key_derivation_func"]
+    return kdf["parameters"]["prf"]["algorithm"].native, kdf["parameters"]["iteration_count"].native
+
+
+def test_pkcs8_files_use_a_strong_kdf_that_openssl_reads(tmp_path: Path) -> None:
+    store = FileKeyStore(tmp_path, PASSPHRASE)
+    store.generate(KeyKind.ECDSA_P256, "strong")
+    assert _kdf_parameters(store.path("strong")) == ("sha256", 600_000)
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed")
+    done = subprocess.run(
+        [openssl, "pkey", "-in", str(store.path("strong")), "-passin", f"pass:{PASSPHRASE}",
+         "-noout", "-text"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and "prime256v1" in done.stdout, done.stderr
+
+
+def test_files_from_cryptographys_default_encryption_still_load(tmp_path: Path) -> None:
+    private = ec.generate_private_key(ec.SECP256R1())
+    legacy = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(PASSPHRASE.encode()),
+    )
+    store = FileKeyStore(tmp_path, PASSPHRASE)
+    store.path("legacy").write_bytes(legacy)
+    assert (
+        store.load("legacy").public_key_info.dump()
+        == keys.PublicKeyInfo.load(
+            private.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        ).dump()
+    )
+
+
+def test_a_hostile_iteration_count_is_refused_unread(tmp_path: Path) -> None:
+    store = FileKeyStore(tmp_path, PASSPHRASE)
+    store.generate(KeyKind.ECDSA_P256, "slow")
+    info = keys.EncryptedPrivateKeyInfo.load(pem.unarmor(store.path("slow").read_bytes())[2])
+    kdf = info["encryption_algorithm"]["parameters"]["key_derivation_func"]["parameters"]
+    kdf["iteration_count"] = 2**31 - 1
+    store.path("slow").write_bytes(pem.armor("ENCRYPTED PRIVATE KEY", info.dump(force=True)))
+    with pytest.raises(KeyStoreError, match="2147483647 PBKDF2 iterations"):
+        store.load("slow")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from asn1crypto import algos, keys
+from asn1crypto import algos, keys, pem
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from sealbridge.crypto import sm2
 from sealbridge.crypto.algorithms import KeyKind, default_signature_algorithm
+from sealbridge.crypto.pkcs8 import encrypt_private_key_info
 from sealbridge.errors import KeyStoreError, UnsupportedAlgorithm
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
@@ -74,12 +75,13 @@ class SoftwareKey:
         raise UnsupportedAlgorithm(f"{self._kind.value} key cannot sign with {name}")
 
     def private_key_pem(self, password: bytes) -> bytes:
-        """Encrypted PKCS#8, for key stores only."""
-        return self._key.private_bytes(
-            serialization.Encoding.PEM,
+        """Encrypted PKCS#8 with a strong KDF (``crypto.pkcs8``), for key stores only."""
+        plain = self._key.private_bytes(
+            serialization.Encoding.DER,
             serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(password),
+            serialization.NoEncryption(),
         )
+        return pem.armor("ENCRYPTED PRIVATE KEY", encrypt_private_key_info(plain, password))
 
 
 class SM2Key:

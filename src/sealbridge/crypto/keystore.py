@@ -8,11 +8,10 @@ directory) so a crash leaves either the old state or the whole new file.
 Two file formats, told apart by the PEM label:
 
 ``ENCRYPTED PRIVATE KEY`` (RSA, ECDSA)
-    Standard encrypted PKCS#8 (RFC 5958, PBES2) as written by ``cryptography``'s
-    ``BestAvailableEncryption``, so ``openssl pkey`` and other tools can read it. Its
-    KDF is cryptography's choice (PBKDF2-HMAC-SHA256 with 2048 iterations and
-    AES-256-CBC in cryptography 50), far cheaper to brute-force than the scrypt of the
-    SM2 envelope: the store's passphrase must be long and random.
+    Standard encrypted PKCS#8 (RFC 5958, PBES2), so ``openssl pkey`` and other tools
+    can read it, with PBKDF2-HMAC-SHA256 at 600,000 iterations and AES-256-CBC
+    (``crypto.pkcs8``; cryptography's own choice is 2,048 iterations). Files written
+    by earlier versions, with fewer iterations, still load.
 
 ``SEALBRIDGE ENCRYPTED PRIVATE KEY`` (SM2)
     ``cryptography`` cannot load SM2 keys, so the SM2 PKCS#8 DER is sealed in a small
@@ -51,6 +50,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from sealbridge.crypto import sm2
 from sealbridge.crypto.algorithms import SM2_CURVE_OID, KeyKind
 from sealbridge.crypto.keys import KeyHandle, SM2Key, SoftwareKey, generate_key
+from sealbridge.crypto.pkcs8 import check_work_factor
 from sealbridge.errors import KeyStoreError, MalformedInput, UnsupportedAlgorithm
 from sealbridge.files import write_atomically
 
@@ -135,6 +135,7 @@ class FileKeyStore:
 
 
 def _load_pkcs8(der: bytes, passphrase: bytes, label: str) -> KeyHandle:
+    check_work_factor(der, label)
     try:
         key = serialization.load_der_private_key(der, passphrase)
     except (ValueError, TypeError, CryptographyUnsupported) as exc:
