@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from asn1crypto import keys, pem, x509
+from asn1crypto import pem, x509
 from typer.testing import CliRunner, Result
 
 from sealbridge.authority.server import AuthorityServer
 from sealbridge.cli.app import app
-from sealbridge.crypto import sm2
-from sealbridge.crypto.keys import SM2Key
+from sealbridge.cli.ca import PASSPHRASE_ENV
+from sealbridge.crypto.keystore import FileKeyStore
+from sealbridge.errors import KeyStoreError
 from sealbridge.pki.identifiers import uscc_check_character
 from sealbridge.pki.registry import RevocationReason
 from sealbridge.seals import decode_seal
@@ -24,8 +25,11 @@ FIRM = "91440300MA5G0CL11" + uscc_check_character("91440300MA5G0CL11")
 ES_ID = "4403000001"
 
 
+PASSPHRASE = "seal-cli test passphrase"
+
+
 def run(*args: str | Path) -> Result:
-    return CliRunner().invoke(app, [str(a) for a in args])
+    return CliRunner().invoke(app, [str(a) for a in args], env={PASSPHRASE_ENV: PASSPHRASE})
 
 
 def _one_error_line(result: Result, *words: str) -> None:
@@ -63,12 +67,14 @@ def seal_file(data: Path) -> Path:
     return data / "seals" / f"{ES_ID}.esl"
 
 
-def test_init_maker_writes_a_private_key_only_its_owner_reads(data: Path) -> None:
+def test_init_maker_keeps_its_key_encrypted_for_its_owner(data: Path) -> None:
     folder = data / "seal-maker"
-    key_file = folder / "maker.key"
+    key_file = data / "keys" / "seal-maker.pem"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    info = keys.PrivateKeyInfo.load(key_file.read_bytes())
-    key = SM2Key(sm2.SM2PrivateKey.from_private_key_info(info))
+    assert pem.unarmor(key_file.read_bytes())[0] == "SEALBRIDGE ENCRYPTED PRIVATE KEY"
+    key = FileKeyStore(data / "keys", PASSPHRASE).load("seal-maker")
+    with pytest.raises(KeyStoreError, match="wrong passphrase"):
+        FileKeyStore(data / "keys", "not the passphrase").load("seal-maker")
     certificate = x509.Certificate.load(pem.unarmor((folder / "maker.pem").read_bytes())[2])
     root = x509.Certificate.load(pem.unarmor((folder / "root.pem").read_bytes())[2])
     assert key.public_key_info.dump() == certificate.public_key.dump()

@@ -3,7 +3,8 @@
 ``show`` and ``verify`` read a seal file and need nothing else; ``verify --trust`` adds
 a trust directory and asks the maker's OCSP responder. The other commands work on a
 data directory (``--data``): the embedded store holding the seal registry, and the
-demo seal maker that ``init-maker`` creates, its SM2 key kept there as a file. Exit
+demo seal maker that ``init-maker`` creates, its SM2 key in the data directory's encrypted
+key store (``keys/``, passphrase from ``--passphrase-file`` or the environment). Exit
 status: 0 done (``verify``: valid, and with ``--trust`` recognised everywhere asked),
 1 invalid or not recognised (``verify``), 2 bad input or refused, with one line on
 stderr naming the problem.
@@ -20,15 +21,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from asn1crypto import keys, pem, x509
+from asn1crypto import pem, x509
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
+from sealbridge.cli.ca import PassphraseFile, open_key_store
 from sealbridge.cli.output import console, fail
-from sealbridge.crypto import sm2
 from sealbridge.crypto.algorithms import KeyKind
-from sealbridge.crypto.keys import KeyHandle, SM2Key, generate_key
+from sealbridge.crypto.keys import KeyHandle, generate_key
 from sealbridge.errors import KeyStoreError, MalformedInput, SealBridgeError
 from sealbridge.files import write_atomically
 from sealbridge.pki import profiles
@@ -51,7 +52,7 @@ from sealbridge.verify.revocation import OcspRevocationSource
 from sealbridge.verify.seal import verify_seal_file
 
 MAKER_DIR = "seal-maker"
-MAKER_KEY = "maker.key"
+MAKER_KEY_LABEL = "seal-maker"
 MAKER_CERT = "maker.pem"
 MAKER_ROOT = "root.pem"
 MAX_SEAL_FILE = 4 * 1024 * 1024
@@ -103,11 +104,12 @@ def init_maker(
     name: Annotated[str, typer.Option("--name", help="The seal maker's name")],
     data: Data = DEFAULT_DATA,
     country: Annotated[str, typer.Option("--country")] = "CN",
+    passphrase_file: PassphraseFile = None,
 ) -> None:
     """Create a demo SM2 seal maker: a self-signed root and the maker's certificate."""
     with _reported():
         folder = data / MAKER_DIR
-        if (folder / MAKER_KEY).exists():
+        if (folder / MAKER_CERT).exists():
             raise KeyStoreError(f"a seal maker already exists in {folder}")
         name = " ".join(name.split())
         if not 0 < len(name) <= 64:
@@ -120,8 +122,7 @@ def init_maker(
         root = CertificateAuthority.create_root(
             ca_name(f"{name} Root", name, country), generate_key(KeyKind.SM2)
         )
-        private = sm2.SM2PrivateKey.generate()
-        key = SM2Key(private)
+        key = open_key_store(data, passphrase_file).generate(KeyKind.SM2, MAKER_KEY_LABEL)
         certificate = root.issue(
             ca_name(name, name, country), key.public_key_info, profiles.SEAL_MAKER
         )
@@ -129,9 +130,8 @@ def init_maker(
         write_atomically(
             folder / MAKER_ROOT, pem.armor("CERTIFICATE", root.certificate.dump()), 0o644
         )
+        # Written last: a certificate means a complete maker.
         write_atomically(folder / MAKER_CERT, pem.armor("CERTIFICATE", certificate.dump()), 0o644)
-        # Written last: a key file means a complete maker.
-        write_atomically(folder / MAKER_KEY, private.private_key_info().dump(), 0o600)
     typer.echo(f"seal maker {name!r} created in {folder}")
 
 
@@ -185,10 +185,11 @@ def issue(
     out: Annotated[Path | None, typer.Option("--out", help="Seal file to write")] = None,
     data: Data = DEFAULT_DATA,
     by: Annotated[str, typer.Option("--by", help="Who records this")] = "seal-maker",
+    passphrase_file: PassphraseFile = None,
 ) -> None:
     """Make a seal for a registered firm with the data directory's seal maker."""
     with _reported():
-        maker_key, maker_certificate = _maker(data)
+        maker_key, maker_certificate = _maker(data, passphrase_file)
         bound = [_certificate(path) for path in signer_certs]
         with _registry(data) as registry:
             record = registry.firm(firm)
@@ -391,10 +392,11 @@ def status_list(
     out: Annotated[Path, typer.Option("--out", help="Where to write the signed list")],
     valid_hours: Annotated[int, typer.Option("--valid-hours", min=1, max=24 * 31)] = 24,
     data: Data = DEFAULT_DATA,
+    passphrase_file: PassphraseFile = None,
 ) -> None:
     """Publish the maker's signed list of its seals and their states."""
     with _reported():
-        maker_key, maker_certificate = _maker(data)
+        maker_key, maker_certificate = _maker(data, passphrase_file)
         with _registry(data) as registry:
             signed = registry.status_list(
                 maker_key,
@@ -431,17 +433,13 @@ def _fields(seal: SealView) -> list[tuple[str, str]]:
     ]
 
 
-def _maker(data: Path) -> tuple[KeyHandle, x509.Certificate]:
+def _maker(data: Path, passphrase_file: Path | None) -> tuple[KeyHandle, x509.Certificate]:
     folder = data / MAKER_DIR
-    if not (folder / MAKER_KEY).is_file():
+    if not (folder / MAKER_CERT).is_file():
         raise KeyStoreError(
             f"no seal maker in {data}: run `sealbridge seal init-maker --data {data}` first"
         )
-    try:
-        info = keys.PrivateKeyInfo.load((folder / MAKER_KEY).read_bytes(), strict=True)
-        key = SM2Key(sm2.SM2PrivateKey.from_private_key_info(info))
-    except (*ASN1_ERRORS, MalformedInput) as exc:
-        raise KeyStoreError(f"{folder / MAKER_KEY} is not an SM2 PKCS#8 key") from exc
+    key = open_key_store(data, passphrase_file).load(MAKER_KEY_LABEL)
     certificate = _certificate(folder / MAKER_CERT)
     if key.public_key_info.dump() != certificate.public_key.dump():
         raise KeyStoreError(f"the key in {folder} does not belong to its maker certificate")
