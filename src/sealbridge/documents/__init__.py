@@ -1,1 +1,1 @@
-"""Documents that parties sign: PDF (PAdES) and, later, OFD."""
+"""Documents that parties sign: PDF (PAdES) and OFD (GB/T 38540 seals)."""
