@@ -1,0 +1,165 @@
+"""Everything that happened to a PDF after one signature, in one verdict.
+
+Structural checks always run: byte layout (``layout``), then each later revision's objects
+judged by role (``diff``). The optional visual check renders the signed revision and the
+final file and compares the pixels, masking the boxes of signatures added later.
+"""
+
+from __future__ import annotations
+
+import io
+
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+
+from sealbridge.errors import MalformedInput
+from sealbridge.verify import render
+from sealbridge.verify.changes.diff import Context, RevisionJudge, docmdp_level
+from sealbridge.verify.changes.layout import (
+    byte_range_changes,
+    chain_changes,
+    find_signed_revision,
+    trailing_changes,
+)
+from sealbridge.verify.changes.model import (
+    Change,
+    ChangeAnalysis,
+    ChangeKind,
+    ChangePolicy,
+    Verdict,
+)
+from sealbridge.verify.changes.structure import Budget, Key, Structure, walk
+
+_PARSE_ERRORS = (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError)
+
+
+def analyse_changes(
+    data: bytes,
+    signature_byte_range_end: int,
+    *,
+    policy: ChangePolicy | None = None,
+    docmdp: int | None = None,
+    reader: PdfFileReader | None = None,
+) -> ChangeAnalysis:
+    """Analyse what the file adds after the revision ending at ``signature_byte_range_end``.
+
+    ``docmdp`` overrides the certification level read from the signed revision (1-3);
+    pass ``reader`` to reuse an already parsed file.
+    """
+    policy = policy or ChangePolicy()
+    budget = Budget(policy.max_objects, policy.time_limit)
+    try:
+        reader = reader or PdfFileReader(io.BytesIO(data), strict=False)
+        return _analyse(data, signature_byte_range_end, policy, docmdp, reader, budget)
+    except RecursionError as exc:
+        raise MalformedInput("PDF", "objects are nested too deeply to analyse") from exc
+    except _PARSE_ERRORS as exc:
+        raise MalformedInput("PDF", f"cannot analyse later revisions: {exc}") from exc
+
+
+def analyse_after(
+    data: bytes,
+    signature: EmbeddedPdfSignature,
+    *,
+    policy: ChangePolicy | None = None,
+    reader: PdfFileReader | None = None,
+) -> ChangeAnalysis:
+    """The hook for ``verify_pdf``: the signature's byte range says where its revision ends."""
+    byte_range = list(signature.byte_range)
+    if len(byte_range) != 4:
+        raise MalformedInput("PDF", f"signature byte range {byte_range} is not four numbers")
+    end = int(byte_range[2]) + int(byte_range[3])
+    return analyse_changes(data, end, policy=policy, reader=reader or signature.reader)
+
+
+def _analyse(
+    data: bytes,
+    signed_end: int,
+    policy: ChangePolicy,
+    docmdp: int | None,
+    reader: PdfFileReader,
+    budget: Budget,
+) -> ChangeAnalysis:
+    changes = byte_range_changes(data, signed_end)
+    signed = find_signed_revision(reader, data, signed_end)
+    changes += chain_changes(reader, signed, signed_end)
+    changes += trailing_changes(reader, data)
+    total = reader.xrefs.total_revisions
+    if signed is None:
+        return ChangeAnalysis(None, 0, docmdp, tuple(changes), False)
+    later = total - 1 - signed
+    if later > policy.max_revisions:
+        raise MalformedInput(
+            "PDF",
+            f"{later} revisions after the signature exceed the limit of {policy.max_revisions}",
+        )
+    before = walk(reader.get_historical_resolver(signed), budget)
+    level = docmdp if docmdp is not None else docmdp_level(reader.get_historical_resolver(signed))
+    touched: set[Key] = set()
+    staged: set[Key] = set()
+    after = before
+    for revision in range(signed + 1, total):
+        budget.check_time()
+        after = walk(reader.get_historical_resolver(revision), budget)
+        ctx = Context(reader, signed, revision, signed_end, before, after, level, budget)
+        changes += RevisionJudge(ctx, touched, staged).run()
+    changes += _unsigned_signature_fields(before, after)
+    notes: list[str] = []
+    visual_checked = False
+    if policy.visual:
+        visual_checked, visual, note = _visual(data, signed_end, before, after, policy)
+        changes += visual
+        notes += [note] if note else []
+    return ChangeAnalysis(signed, later, level, tuple(changes), visual_checked, tuple(notes))
+
+
+def _unsigned_signature_fields(before: Structure, after: Structure) -> list[Change]:
+    """A visible signature field that no signature fills is an overlay in disguise (the
+    "Sneaky Signature" attack on certified PDFs)."""
+    return [
+        Change(
+            ChangeKind.UNSIGNED_SIGNATURE_FIELD,
+            Verdict.SUSPICIOUS,
+            f"an unsigned signature field with a visible appearance was added on page "
+            f"{w.page + 1}: it can cover signed content",
+            obj=f"{w.key[0]} {w.key[1]}",
+            page=w.page + 1,
+        )
+        for w in after.signature_widgets
+        if w.key is not None and w.key not in before.roles and not w.signed and w.visible
+    ]
+
+
+def _visual(
+    data: bytes, signed_end: int, before: Structure, after: Structure, policy: ChangePolicy
+) -> tuple[bool, list[Change], str | None]:
+    if not render.pdftoppm_available():
+        return False, [], "visual comparison skipped: pdftoppm (poppler-utils) is not installed"
+    signed_before = {w.key for w in before.signature_widgets if w.signed}
+    masks: dict[int, list[tuple[float, float, float, float]]] = {}
+    for widget in after.signature_widgets:
+        if widget.signed and widget.key not in signed_before:
+            masks.setdefault(widget.page, []).append(widget.rect)
+    try:
+        differences = render.compare_pdfs(
+            data[:signed_end],
+            data,
+            boxes=after.page_boxes,
+            masks=masks,
+            dpi=policy.dpi,
+            timeout=policy.render_timeout,
+            max_pages=policy.max_pages_rendered,
+        )
+    except render.RenderError as exc:
+        return False, [], f"visual comparison skipped: {exc}"
+    changes = [
+        Change(
+            ChangeKind.VISUAL,
+            Verdict.SUSPICIOUS,
+            d.sentence,
+            page=d.page,
+        )
+        for d in differences
+    ]
+    return True, changes, None

@@ -1,0 +1,363 @@
+"""What each object *is for* in one revision, found by walking from that revision's trailer.
+
+A change is judged by the role of the object it touches, not by the object's own type:
+a stream drawn as page content is page content even if a later update claims it is an
+annotation appearance. An object can have several roles; the worst one counts. Walking the
+whole graph is also how staged (unreachable) objects are told apart from live ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.misc import PdfReadError
+from pyhanko.pdf_utils.reader import HistoricalResolver
+
+from sealbridge.errors import MalformedInput
+
+Key = tuple[int, int]
+Rect = tuple[float, float, float, float]
+
+# Annotations drawn with their own appearance; /Popup and /Link are not painted over content.
+_INVISIBLE_FLAGS = 0b10_0010  # Hidden (2) and NoView (6)
+_MAX_PARENT_DEPTH = 32
+_MAX_INDIRECTION = 8
+
+
+class Role(IntEnum):
+    """Ordered from harmless to sensitive, so the worst role of an object is its ``max``."""
+
+    METADATA = 0
+    VALIDATION_DATA = 1
+    SIGNATURE = 2
+    ACROFORM = 3
+    ANNOTS_LIST = 4
+    FIELD = 5
+    ANNOTATION = 6
+    OTHER = 7
+    CATALOG = 8
+    PAGE_TREE = 9
+    PAGE_CONTENT = 10
+
+
+@dataclass(frozen=True)
+class Widget:
+    """A signature widget: where it is painted, and whether a signature fills it."""
+
+    key: Key | None
+    page: int
+    rect: Rect
+    signed: bool
+    visible: bool
+
+
+@dataclass
+class Structure:
+    roles: dict[Key, set[Role]] = field(default_factory=dict)
+    pages: list[Key] = field(default_factory=list)
+    page_boxes: list[Rect] = field(default_factory=list)
+    signature_widgets: list[Widget] = field(default_factory=list)
+    page_of: dict[Key, int] = field(default_factory=dict)
+
+    def worst(self, key: Key) -> Role | None:
+        found = self.roles.get(key)
+        return max(found) if found else None
+
+
+class Budget:
+    """Object and time limits shared by every walk of one analysis."""
+
+    def __init__(self, max_objects: int, time_limit: float) -> None:
+        self.left = max_objects
+        self.max_objects = max_objects
+        self.deadline = time.monotonic() + time_limit
+        self.time_limit = time_limit
+
+    def spend(self, count: int = 1) -> None:
+        self.left -= count
+        if self.left < 0:
+            raise MalformedInput(
+                "PDF", f"change analysis stopped after visiting {self.max_objects} objects"
+            )
+        if self.left % 256 == 0:
+            self.check_time()
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise MalformedInput(
+                "PDF", f"change analysis stopped after its {self.time_limit:g} s time limit"
+            )
+
+
+def key_of(ref: generic.IndirectObject | generic.Reference) -> Key:
+    if isinstance(ref, generic.IndirectObject):
+        ref = ref.reference
+    return int(ref.idnum), int(ref.generation)
+
+
+class Unreadable(generic.NullObject):
+    """Stands in for an object pyHanko cannot parse (real files hold floats like
+    ``-1.#INF``); lenient viewers may still show it, so it is judged by its role."""
+
+
+def resolve(resolver: HistoricalResolver, obj: generic.PdfObject) -> generic.PdfObject:
+    """Dereference without recursion, so a chain of references cannot exhaust the stack."""
+    for _ in range(_MAX_INDIRECTION):
+        if not isinstance(obj, generic.IndirectObject):
+            return obj
+        try:
+            obj = resolver(generic.Reference(obj.idnum, obj.generation, pdf=resolver))
+        except PdfReadError:
+            return Unreadable()
+    raise MalformedInput("PDF", "a reference chain is longer than any real document has")
+
+
+def _name(value: generic.PdfObject | None) -> str | None:
+    return str(value) if isinstance(value, generic.NameObject) else None
+
+
+def _get(
+    resolver: HistoricalResolver, d: generic.DictionaryObject, key: str
+) -> generic.PdfObject | None:
+    return resolve(resolver, d.raw_get(key)) if key in d else None
+
+
+def field_type(resolver: HistoricalResolver, d: generic.DictionaryObject) -> str | None:
+    """A field's /FT, inherited through /Parent as ISO 32000 allows."""
+    current: generic.PdfObject | None = d
+    for _ in range(_MAX_PARENT_DEPTH):
+        if not isinstance(current, generic.DictionaryObject):
+            return None
+        found = _name(_get(resolver, current, "/FT"))
+        if found is not None:
+            return found
+        current = _get(resolver, current, "/Parent")
+    return None
+
+
+def rect_of(resolver: HistoricalResolver, d: generic.DictionaryObject, key: str) -> Rect | None:
+    value = _get(resolver, d, key)
+    if not isinstance(value, generic.ArrayObject) or len(value) != 4:
+        return None
+    numbers = [resolve(resolver, v) for v in value.iterate()]
+    if not all(isinstance(n, generic.NumberObject | generic.FloatObject) for n in numbers):
+        return None
+    x1, y1, x2, y2 = (float(n) for n in numbers)  # type: ignore[arg-type]
+    return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
+
+
+def annotation_role(
+    resolver: HistoricalResolver, d: generic.DictionaryObject, default: Role = Role.ANNOTATION
+) -> Role:
+    """Widgets and fields are form content (signature or not); anything else in a page's
+    /Annots is an annotation, anything else in /Fields a non-terminal field."""
+    if _name(_get(resolver, d, "/Subtype")) == "/Widget" or "/FT" in d:
+        return Role.SIGNATURE if field_type(resolver, d) == "/Sig" else Role.FIELD
+    return default
+
+
+def is_visible(resolver: HistoricalResolver, d: generic.DictionaryObject) -> bool:
+    flags = _get(resolver, d, "/F")
+    hidden = isinstance(flags, generic.NumberObject) and int(flags) & _INVISIBLE_FLAGS
+    rect = rect_of(resolver, d, "/Rect")
+    has_area = rect is not None and rect[2] > rect[0] and rect[3] > rect[1]
+    return not hidden and has_area and "/AP" in d
+
+
+_CATALOG_CHILDREN = {
+    "/Pages": Role.PAGE_TREE,
+    "/AcroForm": Role.ACROFORM,
+    "/DSS": Role.VALIDATION_DATA,
+    "/Metadata": Role.METADATA,
+    "/Perms": Role.SIGNATURE,
+    "/Extensions": Role.METADATA,
+    "/MarkInfo": Role.METADATA,
+}
+_TRAILER_CHILDREN = {"/Root": Role.CATALOG, "/Info": Role.METADATA, "/Encrypt": Role.OTHER}
+# Back-references lead to objects that have a role of their own; following them would
+# give, say, a page the role of the annotation that names it.
+_SKIPPED = {"/Parent", "/P", "/Data", "/Prev", "/XRefStm", "/Size", "/ID"}
+
+
+class _Walker:
+    def __init__(self, resolver: HistoricalResolver, budget: Budget) -> None:
+        self.resolver = resolver
+        self.budget = budget
+        self.structure = Structure()
+        self.stack: list[tuple[generic.PdfObject, Role]] = []
+
+    def run(self) -> Structure:
+        trailer = self.resolver.trailer_view
+        root = trailer.raw_get("/Root") if "/Root" in trailer else None
+        if not isinstance(root, generic.IndirectObject):
+            raise MalformedInput("PDF", "the trailer has no indirect /Root catalog")
+        self._pages(root)
+        for name, role in _TRAILER_CHILDREN.items():
+            if name in trailer:
+                self.stack.append((trailer.raw_get(name), role))
+        while self.stack:
+            obj, role = self.stack.pop()
+            self._visit(obj, role)
+        return self.structure
+
+    def _visit(self, obj: generic.PdfObject, role: Role) -> None:
+        if isinstance(obj, generic.IndirectObject):
+            key = key_of(obj)
+            roles = self.structure.roles.setdefault(key, set())
+            if role in roles:
+                return
+            roles.add(role)
+            self.budget.spend()
+            obj = resolve(self.resolver, obj)
+        if isinstance(obj, generic.ArrayObject):
+            self.stack.extend((item, role) for item in obj.iterate())
+        elif isinstance(obj, generic.DictionaryObject):
+            self._children(obj, role)
+
+    def _children(self, d: generic.DictionaryObject, role: Role) -> None:
+        kind = _name(d.raw_get("/Type")) if "/Type" in d else None
+        if kind in ("/Page", "/Pages"):
+            role = Role.PAGE_TREE
+        elif kind == "/Catalog":
+            role = Role.CATALOG
+        elif kind in ("/Sig", "/DocTimeStamp"):
+            role = Role.SIGNATURE
+        for name in list(d.keys()):
+            if name in _SKIPPED and not (
+                name == "/Parent" and role in (Role.FIELD, Role.SIGNATURE)
+            ):
+                continue
+            self.stack.extend(self._child_roles(d, str(name), role))
+
+    def _child_roles(
+        self, d: generic.DictionaryObject, name: str, role: Role
+    ) -> Iterator[tuple[generic.PdfObject, Role]]:
+        value = d.raw_get(name)
+        if role is Role.CATALOG:
+            yield value, _CATALOG_CHILDREN.get(name, Role.OTHER)
+        elif role is Role.PAGE_TREE and name in ("/Contents", "/Resources"):
+            yield value, Role.PAGE_CONTENT
+        elif role is Role.PAGE_TREE and name == "/Annots":
+            yield from self._annotations(value)
+        elif role is Role.ACROFORM and name == "/Fields":
+            yield from self._annotations(value, Role.ACROFORM)
+        elif role in (Role.ANNOTATION, Role.FIELD) and name in ("/Popup", "/IRT"):
+            yield value, Role.ANNOTATION
+        else:
+            yield value, role
+
+    def _annotations(
+        self, value: generic.PdfObject, list_role: Role = Role.ANNOTS_LIST
+    ) -> Iterator[tuple[generic.PdfObject, Role]]:
+        if isinstance(value, generic.IndirectObject):
+            key = key_of(value)
+            self.structure.roles.setdefault(key, set()).add(list_role)
+            self.budget.spend()
+        items = resolve(self.resolver, value)
+        if not isinstance(items, generic.ArrayObject):
+            return
+        for item in items.iterate():
+            target = resolve(self.resolver, item)
+            if isinstance(target, generic.DictionaryObject):
+                default = Role.FIELD if list_role is Role.ACROFORM else Role.ANNOTATION
+                yield item, annotation_role(self.resolver, target, default)
+
+    def _pages(self, root: generic.IndirectObject) -> None:
+        """Pages in reading order, with their annotations and signature widgets."""
+        catalog = resolve(self.resolver, root)
+        if not isinstance(catalog, generic.DictionaryObject) or "/Pages" not in catalog:
+            raise MalformedInput("PDF", "the catalog has no /Pages tree")
+        pending: list[generic.PdfObject] = [catalog.raw_get("/Pages")]
+        seen: set[Key] = set()
+        while pending:
+            node_ref = pending.pop()
+            self.budget.spend()
+            if isinstance(node_ref, generic.IndirectObject):
+                if key_of(node_ref) in seen:
+                    raise MalformedInput("PDF", "the page tree contains a cycle")
+                seen.add(key_of(node_ref))
+            node = resolve(self.resolver, node_ref)
+            if not isinstance(node, generic.DictionaryObject):
+                continue
+            kids = _get(self.resolver, node, "/Kids")
+            if isinstance(kids, generic.ArrayObject):
+                pending.extend(reversed(list(kids.iterate())))
+            elif isinstance(node_ref, generic.IndirectObject):
+                self._page(key_of(node_ref), node)
+
+    def _page(self, key: Key, page: generic.DictionaryObject) -> None:
+        index = len(self.structure.pages)
+        self.structure.pages.append(key)
+        box = rect_of(self.resolver, page, "/CropBox") or rect_of(self.resolver, page, "/MediaBox")
+        self.structure.page_boxes.append(box or _inherited_box(self.resolver, page))
+        self.structure.page_of[key] = index
+        self._page_contents(index, page)
+        annots = _get(self.resolver, page, "/Annots")
+        if isinstance(annots, generic.ArrayObject):
+            for item in annots.iterate():
+                if not isinstance(item, generic.IndirectObject):
+                    continue
+                self.structure.page_of.setdefault(key_of(item), index)
+                target = resolve(self.resolver, item)
+                if isinstance(target, generic.DictionaryObject):
+                    self._widget(key_of(item), index, target)
+
+    def _page_contents(self, index: int, page: generic.DictionaryObject) -> None:
+        raw = page.raw_get("/Contents") if "/Contents" in page else None
+        if isinstance(raw, generic.IndirectObject):
+            self.structure.page_of.setdefault(key_of(raw), index)
+        contents = resolve(self.resolver, raw) if raw is not None else None
+        if isinstance(contents, generic.ArrayObject):
+            for item in contents.iterate():
+                if isinstance(item, generic.IndirectObject):
+                    self.structure.page_of.setdefault(key_of(item), index)
+
+    def _widget(self, key: Key, page: int, d: generic.DictionaryObject) -> None:
+        if annotation_role(self.resolver, d) is not Role.SIGNATURE:
+            return
+        rect = rect_of(self.resolver, d, "/Rect") or (0.0, 0.0, 0.0, 0.0)
+        value = _get(self.resolver, d, "/V")
+        parent = _get(self.resolver, d, "/Parent")
+        if value is None and isinstance(parent, generic.DictionaryObject):
+            value = _get(self.resolver, parent, "/V")
+        signed = isinstance(value, generic.DictionaryObject) and "/Contents" in value
+        visible = is_visible(self.resolver, d) and _paints(self.resolver, d)
+        widget = Widget(key, page, rect, signed, visible)
+        self.structure.signature_widgets.append(widget)
+
+
+def _paints(resolver: HistoricalResolver, d: generic.DictionaryObject) -> bool:
+    """Whether the normal appearance draws anything: an empty field prepared for a later
+    signer is legitimate, a painted one without a signature is an overlay."""
+    appearances = _get(resolver, d, "/AP")
+    normal = (
+        _get(resolver, appearances, "/N")
+        if isinstance(appearances, generic.DictionaryObject)
+        else None
+    )
+    if not isinstance(normal, generic.StreamObject):
+        return normal is not None
+    try:
+        return bool(normal.data.strip())
+    except (PdfReadError, ValueError, NotImplementedError):
+        return True
+
+
+def _inherited_box(resolver: HistoricalResolver, page: generic.DictionaryObject) -> Rect:
+    current: generic.PdfObject | None = _get(resolver, page, "/Parent")
+    for _ in range(_MAX_PARENT_DEPTH):
+        if not isinstance(current, generic.DictionaryObject):
+            break
+        box = rect_of(resolver, current, "/CropBox") or rect_of(resolver, current, "/MediaBox")
+        if box is not None:
+            return box
+        current = _get(resolver, current, "/Parent")
+    return 0.0, 0.0, 612.0, 792.0
+
+
+def walk(resolver: HistoricalResolver, budget: Budget) -> Structure:
+    return _Walker(resolver, budget).run()

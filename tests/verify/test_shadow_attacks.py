@@ -1,0 +1,296 @@
+"""Changes made after signing: shadow attacks (hide, replace, hide-and-replace), incremental
+saving attacks, and the benign updates that must not be flagged.
+
+Every attack is built with pyHanko's incremental writer (or raw bytes where pyHanko will
+not write something so broken) against a contract signed in the test; poppler's renderer
+confirms that each attack really changes what a reader sees.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+
+from sealbridge.crypto.algorithms import KeyKind
+from sealbridge.documents.pdf.appearance import render_signature_block
+from sealbridge.documents.pdf.contract import ContractDocument, ContractParty, build_contract
+from sealbridge.documents.pdf.sign import (
+    PadesLevel,
+    PadesProfile,
+    PdfSignerIdentity,
+    VisibleStamp,
+    sign_pdf,
+)
+from sealbridge.documents.pdf.signer import KeyHandleSigner
+from sealbridge.errors import MalformedInput
+from sealbridge.verify import render
+from sealbridge.verify.changes import (
+    ChangeAnalysis,
+    ChangeKind,
+    ChangePolicy,
+    Verdict,
+    analyse_after,
+    analyse_changes,
+)
+from support.pki import Signer, demo_ca, enterprise
+from verify import attacks
+
+INTEROP = Path(__file__).resolve().parents[2] / ".." / "shared" / "interop" / "dss-pades"
+POPPLER = render.pdftoppm_available()
+VISUAL = ChangePolicy(visual=True)
+AMOUNT_BOX = (300.0, 400.0, 540.0, 424.0)
+TITLE_BOX = (40.0, 700.0, 555.0, 820.0)
+
+
+@pytest.fixture(scope="module")
+def contract() -> ContractDocument:
+    parties = [
+        ContractParty("甲方", "Party A", "深圳甲公司", "SZ A Co", "X", "深圳"),
+        ContractParty("乙方", "Party B", "香港乙公司", "HK B Co", "Y", "香港"),
+    ]
+    return build_contract(
+        "采购合同",
+        "Purchase Contract",
+        parties,
+        [("甲方供货。", "Party A supplies goods.")],
+        contract_no="S-1",
+        on=date(2026, 11, 25),
+    )
+
+
+@pytest.fixture(scope="module")
+def parties() -> tuple[Signer, Signer]:
+    ca = demo_ca("SZ", KeyKind.ECDSA_P256)
+    return (
+        enterprise(ca, "深圳甲公司", KeyKind.ECDSA_P256),
+        enterprise(ca, "HK B Co", KeyKind.ECDSA_P256),
+    )
+
+
+@pytest.fixture(scope="module")
+def base(contract: ContractDocument) -> bytes:
+    return attacks.add_text_field(contract.pdf, "Amount", "100 EUR", AMOUNT_BOX)
+
+
+def _sign(
+    pdf: bytes, doc: ContractDocument, index: int, signer: Signer, *, certify: bool = False
+) -> bytes:
+    box = doc.places[index].box
+    picture = render_signature_block(["Signed"], box[2] - box[0], box[3] - box[1])
+    return sign_pdf(
+        pdf,
+        PdfSignerIdentity(signer.key, signer.certificate, (signer.ca.certificate,)),
+        VisibleStamp(doc.places[index], picture),
+        PadesProfile(PadesLevel.B_B, certify=certify),
+    )
+
+
+def _certify_no_changes(pdf: bytes, signer: Signer) -> bytes:
+    """DocMDP level 1, which sign_pdf does not offer: straight through pyHanko."""
+    meta = signers.PdfSignatureMetadata(
+        field_name="Party1", certify=True, docmdp_permissions=fields.MDPPerm.NO_CHANGES
+    )
+    pdf_signer = signers.PdfSigner(
+        meta, KeyHandleSigner(signer.key, signer.certificate, (signer.ca.certificate,))
+    )
+    out = io.BytesIO()
+    pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False), output=out)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def certified(base: bytes, contract: ContractDocument, parties: tuple[Signer, Signer]) -> bytes:
+    return _sign(base, contract, 0, parties[0], certify=True)
+
+
+@pytest.fixture(scope="module")
+def approved(base: bytes, contract: ContractDocument, parties: tuple[Signer, Signer]) -> bytes:
+    return _sign(base, contract, 0, parties[0])
+
+
+def _analyse(data: bytes, index: int = 0, policy: ChangePolicy | None = None) -> ChangeAnalysis:
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    return analyse_after(data, reader.embedded_signatures[index], policy=policy, reader=reader)
+
+
+def _kinds(analysis: ChangeAnalysis, verdict: Verdict) -> set[ChangeKind]:
+    return {c.kind for c in analysis.changes if c.verdict is verdict}
+
+
+def _needs_poppler() -> None:
+    if not POPPLER:
+        pytest.skip("poppler-utils (pdftoppm) not installed: cannot compare rendered pages")
+
+
+def _blue_pixels(pdf: bytes) -> int:
+    (page, *_) = render.render_pages(pdf, dpi=20, timeout=30, max_pages=1)
+    return sum(1 for r, g, b in page.get_flattened_data() if b > 200 and r < 60 and g < 60)
+
+
+def test_untouched_signature_reports_nothing(certified: bytes) -> None:
+    analysis = _analyse(certified, policy=VISUAL)
+    assert analysis.later_revisions == 0
+    assert analysis.changes == ()
+    assert analysis.verdict is Verdict.ALLOWED
+    assert analysis.docmdp == 2
+    assert analysis.summary == "nothing was added to the file after this signature"
+
+
+def test_later_signature_is_allowed(
+    certified: bytes, contract: ContractDocument, parties: tuple[Signer, Signer]
+) -> None:
+    both = _sign(certified, contract, 1, parties[1])
+    analysis = _analyse(both, policy=VISUAL)
+    assert analysis.verdict is Verdict.ALLOWED, analysis.lines
+    assert ChangeKind.SIGNATURE_ADDED in _kinds(analysis, Verdict.ALLOWED)
+    assert analysis.visual_checked is POPPLER
+
+
+def test_dss_and_document_timestamp_are_allowed(
+    certified: bytes, contract: ContractDocument, parties: tuple[Signer, Signer]
+) -> None:
+    both = _sign(certified, contract, 1, parties[1])
+    archived = attacks.document_timestamp(attacks.add_dss(both), parties[0].ca)
+    for index in (0, 1):
+        analysis = _analyse(archived, index, VISUAL)
+        assert analysis.verdict is Verdict.ALLOWED, analysis.lines
+        assert ChangeKind.VALIDATION_DATA in _kinds(analysis, Verdict.ALLOWED)
+
+
+def test_hide_after_approval_signature_is_suspicious(approved: bytes) -> None:
+    attacked = attacks.hide(approved, TITLE_BOX)
+    analysis = _analyse(attacked, policy=VISUAL)
+    (added,) = analysis.of_kind(ChangeKind.ANNOTATION_ADDED)
+    assert added.verdict is Verdict.SUSPICIOUS and added.page == 1
+    assert "cover signed content" in added.sentence
+    assert analysis.verdict is Verdict.SUSPICIOUS
+    if POPPLER:
+        (visual,) = analysis.of_kind(ChangeKind.VISUAL)
+        assert visual.page == 1
+
+
+def test_hide_after_certification_is_not_allowed(certified: bytes) -> None:
+    analysis = _analyse(attacks.hide(certified, TITLE_BOX))
+    (added,) = analysis.of_kind(ChangeKind.ANNOTATION_ADDED)
+    assert added.verdict is Verdict.NOT_ALLOWED
+    assert "level 2" in added.sentence
+    assert analysis.modified_after_signing
+
+
+def test_unsigned_signature_field_overlay_is_suspicious(certified: bytes) -> None:
+    analysis = _analyse(attacks.sneaky_signature_field(certified, TITLE_BOX))
+    (overlay,) = analysis.of_kind(ChangeKind.UNSIGNED_SIGNATURE_FIELD)
+    assert overlay.verdict is Verdict.SUSPICIOUS and overlay.page == 1
+
+
+def test_replace_form_value_warns_when_form_filling_is_permitted(certified: bytes) -> None:
+    attacked = attacks.replace_field(certified, "Amount", "1000000 EUR")
+    analysis = _analyse(attacked, policy=VISUAL)
+    (value,) = analysis.of_kind(ChangeKind.FORM_FIELD_VALUE)
+    assert value.verdict is Verdict.SUSPICIOUS
+    assert "'100 EUR' -> '1000000 EUR'" in value.sentence
+    assert "certification permits it" in value.sentence
+    assert not analysis.modified_after_signing
+    if POPPLER:
+        assert [c.page for c in analysis.of_kind(ChangeKind.VISUAL)] == [1]
+
+
+def test_replace_form_value_fails_when_certification_forbids_changes(
+    base: bytes, parties: tuple[Signer, Signer]
+) -> None:
+    locked = _certify_no_changes(base, parties[0])
+    analysis = _analyse(attacks.replace_field(locked, "Amount", "1000000 EUR"))
+    assert analysis.docmdp == 1
+    (value,) = analysis.of_kind(ChangeKind.FORM_FIELD_VALUE)
+    assert value.verdict is Verdict.NOT_ALLOWED
+    assert analysis.modified_after_signing
+
+
+def test_hide_and_replace_by_xref_entry_is_not_allowed(
+    base: bytes, contract: ContractDocument, parties: tuple[Signer, Signer]
+) -> None:
+    staged = attacks.stage_shadow_content(base)
+    signed = _sign(staged.pdf, contract, 0, parties[0], certify=True)
+    attacked = attacks.activate_shadow_content(signed, staged)
+    if POPPLER:
+        assert _blue_pixels(signed) == 0 < _blue_pixels(attacked), "the attack must show"
+    analysis = _analyse(attacked, policy=VISUAL)
+    (override,) = analysis.of_kind(ChangeKind.XREF_OVERRIDE)
+    assert override.verdict is Verdict.NOT_ALLOWED
+    assert override.obj == f"{staged.obj} {staged.generation}"
+    assert analysis.modified_after_signing
+
+
+def test_hide_and_replace_of_page_tree_is_not_allowed(
+    base: bytes, contract: ContractDocument, parties: tuple[Signer, Signer]
+) -> None:
+    staged = attacks.stage_shadow_pages(base)
+    signed = _sign(staged.pdf, contract, 0, parties[0], certify=True)
+    attacked = attacks.swap_pages(signed, staged)
+    analysis = _analyse(attacked, policy=VISUAL)
+    assert analysis.of_kind(ChangeKind.CATALOG)
+    staged_objects = analysis.of_kind(ChangeKind.STAGED_OBJECT)
+    assert f"{staged.pages.idnum} {staged.pages.generation}" in {c.obj for c in staged_objects}
+    assert all(c.verdict is Verdict.NOT_ALLOWED for c in staged_objects)
+    assert analysis.modified_after_signing
+
+
+def test_objects_appended_without_xref_are_not_allowed(certified: bytes) -> None:
+    analysis = _analyse(attacks.append_objects_without_xref(certified))
+    (tail,) = analysis.of_kind(ChangeKind.TRAILING_BYTES)
+    assert tail.verdict is Verdict.NOT_ALLOWED and "object definitions" in tail.sentence
+    assert analysis.modified_after_signing
+
+
+def test_update_that_drops_prev_chain_is_not_allowed(
+    base: bytes, contract: ContractDocument, parties: tuple[Signer, Signer]
+) -> None:
+    staged = attacks.stage_shadow_content(base)
+    signed = _sign(staged.pdf, contract, 0, parties[0])
+    analysis = _analyse(attacks.append_update_without_prev(signed, staged))
+    assert analysis.of_kind(ChangeKind.BROKEN_REVISION_CHAIN)
+    assert analysis.modified_after_signing
+
+
+def test_byte_range_that_stops_short_of_eof_is_not_allowed(certified: bytes) -> None:
+    end = len(certified) - 40
+    analysis = analyse_changes(certified, end)
+    assert analysis.of_kind(ChangeKind.BYTE_RANGE_NOT_AT_EOF)
+    assert analysis.modified_after_signing
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"%PDF-1.7\n%%EOF", b"%PDF-1.4\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"]
+)
+def test_garbage_is_malformed_input(data: bytes) -> None:
+    with pytest.raises(MalformedInput, match="malformed PDF"):
+        analyse_changes(data, len(data))
+
+
+def test_object_limit_is_enforced(certified: bytes, contract: ContractDocument) -> None:
+    both = attacks.hide(certified, TITLE_BOX)
+    with pytest.raises(MalformedInput, match="objects"):
+        _analyse(both, policy=ChangePolicy(max_objects=5))
+
+
+@pytest.mark.skipif(not INTEROP.is_dir(), reason=f"interop vectors not found at {INTEROP}")
+def test_dss_modified_after_signature_reports_page_content() -> None:
+    analysis = _analyse((INTEROP / "modified_after_signature.pdf").read_bytes())
+    bad = _kinds(analysis, Verdict.NOT_ALLOWED)
+    assert ChangeKind.PAGE_CONTENT in bad and ChangeKind.PAGE_CHANGED in bad
+    assert analysis.modified_after_signing
+
+
+@pytest.mark.skipif(not INTEROP.is_dir(), reason=f"interop vectors not found at {INTEROP}")
+@pytest.mark.parametrize("name", ["belgian_pki_multiple_ocsps_lt.pdf", "doc-firmado-LT.pdf"])
+def test_dss_lt_vectors_add_only_validation_data(name: str) -> None:
+    analysis = _analyse((INTEROP / name).read_bytes(), policy=VISUAL)
+    assert analysis.later_revisions >= 1
+    assert analysis.verdict is Verdict.ALLOWED, analysis.lines
+    assert {c.kind for c in analysis.changes} == {ChangeKind.VALIDATION_DATA}
