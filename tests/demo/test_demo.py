@@ -34,7 +34,9 @@ EXPECTED = {
     "contract-bj.pdf": [("pades", "TOTAL-PASSED", {"SZ": Y, "HK": N, "BJ": Y, "MO": N})],
     "contract-mo.pdf": [("pades", "TOTAL-PASSED", {"SZ": N, "HK": N, "BJ": N, "MO": Y})],
     "contract-revoked.pdf": [("pades", "TOTAL-FAILED", {"SZ": N, "HK": N, "BJ": N, "MO": N})],
+    "contract-sz.ofd": [("ofd-seal", "TOTAL-PASSED", {"SZ": Y, "HK": Y, "BJ": Y, "MO": N})],
 }
+MAGIC = {".pdf": b"%PDF", ".ofd": b"PK\x03\x04"}
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +85,8 @@ def test_levels(demo: DemoResult) -> None:
 def test_outputs(demo: DemoResult) -> None:
     out = demo.out_dir
     for name in EXPECTED:
-        stem = name.removesuffix(".pdf")
-        assert (out / "signed" / name).read_bytes().startswith(b"%PDF")
+        stem, suffix = Path(name).stem, Path(name).suffix
+        assert (out / "signed" / name).read_bytes().startswith(MAGIC[suffix])
         doc = json.loads((out / "reports" / f"{stem}.json").read_text(encoding="utf-8"))
         assert doc["schema"] == "sealbridge.report/1" and doc["file"] == name
         assert "验证报告" in (out / "reports" / f"{stem}.html").read_text(encoding="utf-8")
@@ -112,8 +114,8 @@ def test_outputs(demo: DemoResult) -> None:
         store.close()
     assert chain.intact
     assert actions.count("certificate.revoked") == 1 and "seal.issued" in actions
-    # The clerk's grant was used once for the contract; the intern's attempt was refused.
-    assert actions.count("seal.used") == 1 and actions.count("seal.use.refused") == 1
+    # The clerk's grant was used for the PDF and the OFD contract; the intern was refused.
+    assert actions.count("seal.used") == 2 and actions.count("seal.use.refused") == 1
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
@@ -144,6 +146,8 @@ def test_b_lta_validates_offline_from_embedded_data(demo: DemoResult) -> None:
 @pytest.mark.skipif(shutil.which("pdfsig") is None, reason="poppler-utils (pdfsig) not installed")
 def test_pdfsig_accepts_every_signature(demo: DemoResult) -> None:
     for name, rows in EXPECTED.items():
+        if not name.endswith(".pdf"):
+            continue
         out = subprocess.run(
             ["pdfsig", str(demo.out_dir / "signed" / name)],
             capture_output=True,

@@ -80,21 +80,38 @@ FIRMS = (
 
 
 @dataclass(frozen=True)
-class Firm:
-    spec: FirmSpec
+class Identity:
     key: KeyHandle
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...]
 
 
+@dataclass(frozen=True)
+class Firm:
+    spec: FirmSpec
+    key: KeyHandle
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+    # Mainland firms also hold an SM2 certificate: OFD seals and mainland tools use it.
+    sm2: Identity | None = None
+
+
 def enrol(spec: FirmSpec, jurisdiction: Jurisdiction, now: datetime) -> Firm:
-    """Key pair and enterprise signature certificate under the mutual-recognition policy."""
-    ca = jurisdiction.ca(spec.key_kind)
-    key = generate_key(spec.key_kind)
+    """Key pairs and enterprise signature certificates under the mutual-recognition policy."""
+    main = _identity(spec, jurisdiction, spec.key_kind, now)
+    sm2 = None
+    if spec.key_kind is not KeyKind.SM2 and KeyKind.SM2 in jurisdiction.cas:
+        sm2 = _identity(spec, jurisdiction, KeyKind.SM2, now)
+    return Firm(spec, main.key, main.certificate, main.chain, sm2)
+
+
+def _identity(spec: FirmSpec, jurisdiction: Jurisdiction, kind: KeyKind, now: datetime) -> Identity:
+    ca = jurisdiction.ca(kind)
+    key = generate_key(kind)
     certificate = ca.issue(
         enterprise_name(spec.name_zh, spec.registration_id, jurisdiction.spec.country),
         key.public_key_info,
         profiles.ENTERPRISE_SIGNATURE,
         not_before=now - timedelta(days=10),
     )
-    return Firm(spec, key, certificate, (ca.certificate,))
+    return Identity(key, certificate, (ca.certificate,))

@@ -30,6 +30,7 @@ from sealbridge.demo.federation import (
     publish_trust_list,
 )
 from sealbridge.demo.firms import FIRMS, Firm, enrol
+from sealbridge.documents.ofd import build_ofd_contract, stamp_ofd
 from sealbridge.documents.pdf.appearance import render_signature_block
 from sealbridge.documents.pdf.contract import ContractDocument, ContractParty, build_contract
 from sealbridge.documents.pdf.sign import (
@@ -57,6 +58,7 @@ from sealbridge.service.seal_registry import SealRegistry
 from sealbridge.trust.loader import PublishedList, fetch, load_federation
 from sealbridge.trust.model import ServiceStatus, ServiceType, StatusChange, TrustService
 from sealbridge.trust.view import Federation
+from sealbridge.verify.ofd import verify_ofd
 from sealbridge.verify.pdf import verify_pdf
 from sealbridge.verify.report.html import render_html
 from sealbridge.verify.report.json import render_json
@@ -190,6 +192,9 @@ def _run_with(
     for name, data in signed.items():
         (out / "signed" / name).write_bytes(data)
         progress(f"signed {name}")
+    ofd = _stamp_ofd(firms["sz"], firms["hk"], seal, now, registry)
+    (out / "signed" / OFD_NAME).write_bytes(ofd)
+    progress(f"stamped {OFD_NAME} with seal {seal.es_id} (SM2, GB/T 38540 in OFD)")
 
     status = load_status_list(
         fetch(server.seal_status_url(SEAL_MAKER_ID)), maker.certificate, datetime.now(UTC)
@@ -206,10 +211,18 @@ def _run_with(
             [j.code for j in JURISDICTIONS],
             attachment_verifier=verifier,
         )
-        stem = name.removesuffix(".pdf")
-        (out / "reports" / f"{stem}.json").write_text(render_json(report), encoding="utf-8")
-        (out / "reports" / f"{stem}.html").write_text(render_html(report), encoding="utf-8")
+        _write_reports(out, name.removesuffix(".pdf"), report)
         result.reports[name] = report
+    report = verify_ofd(
+        ofd,
+        OFD_NAME,
+        federation,
+        [j.code for j in JURISDICTIONS],
+        revocation=OcspRevocationSource(),
+        status_lists=[status],
+    )
+    _write_reports(out, OFD_NAME.removesuffix(".ofd"), report)
+    result.reports[OFD_NAME] = report
     for j in jurisdictions.values():
         for kind, ca in j.cas.items():
             _write_pem(out / "certs" / f"{j.ca_id(kind)}.pem", ca.certificate)
@@ -244,7 +257,7 @@ class SealMaker:
             es_id=es_id,
             seal_type=SealType.CONTRACT,
             name=f"{firm.spec.name_zh}{SealType.CONTRACT.label_zh}",
-            bound_certificates=[firm.certificate],
+            bound_certificates=[firm.certificate, *([firm.sm2.certificate] if firm.sm2 else [])],
             picture=picture,
             valid_from=now - timedelta(days=1),
             valid_to=now + timedelta(days=730),
@@ -429,6 +442,44 @@ def _sign_alone(firm: Firm, jurisdiction: Jurisdiction, now: datetime, number: s
         VisibleStamp(doc.places[0], _signature_block(firm, doc.places[0].box, now)),
         PadesProfile(PadesLevel.B_T),
         timestamper=HttpTimeStamper(jurisdiction.tsa_url),
+    )
+
+
+def _write_reports(out: Path, stem: str, report: ValidationReport) -> None:
+    (out / "reports" / f"{stem}.json").write_text(render_json(report), encoding="utf-8")
+    (out / "reports" / f"{stem}.html").write_text(render_html(report), encoding="utf-8")
+
+
+OFD_NAME = "contract-sz.ofd"
+
+
+def _stamp_ofd(
+    sz: Firm, hk: Firm, seal: IssuedSeal, now: datetime, registry: SealRegistry
+) -> bytes:
+    """The same kind of contract as OFD, stamped by the clerk with the SM2 certificate."""
+    if sz.sm2 is None:
+        raise RuntimeError("the Shenzhen demo firm has no SM2 certificate")
+    contract = build_ofd_contract(
+        "跨境电子元器件采购合同",
+        "Cross-border Purchase Contract for Electronic Components",
+        [
+            _party(sz, "甲方", "Party A", "深圳 Shenzhen"),
+            _party(hk, "乙方", "Party B", "香港 Hong Kong"),
+        ],
+        CLAUSES,
+        contract_no="SB-2026-0005",
+        on=date(now.year, now.month, now.day),
+    )
+    registry.use_seal(SZ_CLERK, seal.es_id, hashlib.sha256(contract.ofd).digest())
+    place = contract.places[0]
+    return stamp_ofd(
+        contract.ofd,
+        seal_der=seal.der,
+        signer_key=sz.sm2.key,
+        signer_certificate=sz.sm2.certificate,
+        page=place.page,
+        boundary_mm=place.boundary_mm,
+        time=datetime.now(UTC),
     )
 
 

@@ -29,6 +29,7 @@ from sealbridge.documents.ofd.signatures import (
 )
 from sealbridge.errors import MalformedInput, SealBridgeError
 from sealbridge.seals.decode import decode_stamp
+from sealbridge.seals.status import SealStatusList
 from sealbridge.seals.verify import digest_name
 from sealbridge.trust.view import Federation
 from sealbridge.verify.report.model import (
@@ -56,6 +57,7 @@ def verify_ofd(
     *,
     revocation: RevocationSource | None = None,
     at: datetime | None = None,
+    status_lists: Sequence[SealStatusList] = (),
 ) -> ValidationReport:
     """One report per signature of the package's first document, validated at ``at``.
 
@@ -75,7 +77,12 @@ def verify_ofd(
             context = _Context(package, entry.signatures_path, tuple(later))
             try:
                 report = _verify_signature(
-                    context, signature, federation, jurisdictions, revocation, validated
+                    context,
+                    signature,
+                    federation,
+                    jurisdictions,
+                    _Sources(revocation, tuple(status_lists)),
+                    validated,
                 )
             except MalformedInput as exc:
                 report = _unreadable(signature, str(exc), jurisdictions)
@@ -97,12 +104,20 @@ class _Context:
     later: tuple[SignatureEntry, ...]
 
 
+@dataclass(frozen=True)
+class _Sources:
+    """What the relying party consults besides the package: OCSP and seal status lists."""
+
+    revocation: RevocationSource | None
+    status_lists: tuple[SealStatusList, ...]
+
+
 def _verify_signature(
     context: _Context,
     signature: SignatureEntry,
     federation: Federation,
     jurisdictions: Sequence[str],
-    revocation: RevocationSource | None,
+    sources: _Sources,
     validated: datetime,
 ) -> SignatureReport:
     package = context.package
@@ -121,7 +136,8 @@ def _verify_signature(
         jurisdictions,
         document=signature_xml,
         at=validated,
-        revocation=revocation,
+        revocation=sources.revocation,
+        status_lists=sources.status_lists,
     ).signatures[0]
     findings = (integrity, _seal_file(package, described, signed_value), coverage)
     return _merged(stamp_report, signature, findings, changes)
