@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,10 @@ from typer.testing import CliRunner
 
 from sealbridge.cli.app import app
 from sealbridge.demo.scenario import DemoResult, run_demo
+from support.cli import one_error_line
 
 runner = CliRunner()
+OFDRW = Path(__file__).resolve().parents[2].parent / "shared" / "interop" / "ofdrw"
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +100,162 @@ def test_demo_refuses_an_output_path_that_is_a_file(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "demo failed" in result.output and "Traceback" not in result.output
     assert target.read_text() == "keep me"
+
+
+def _run(demo: DemoResult, *args: str | Path) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["verify", *map(str, args), "--trust", str(demo.out_dir / "trust")])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _seal(demo: DemoResult) -> Path:
+    return next((demo.out_dir / "seals").glob("*.esl"))
+
+
+def test_policy_file_changes_the_outcome(demo: DemoResult, tmp_path: Path) -> None:
+    """Offline, the seal maker's revocation is unknown: INDETERMINATE unless the policy
+    only wants a warning about it."""
+    code, out, _ = _run(demo, _seal(demo), "--as", "SZ", "--offline", "--format", "json")
+    (strict,) = json.loads(out)["signatures"]
+    assert code == 1
+    assert (strict["indication"], strict["sub_indication"]) == ("INDETERMINATE", "TRY_LATER")
+    policy = tmp_path / "lenient.toml"
+    policy.write_text('[constraints]\nrevocation-data-missing = "WARN"\n')
+    code, out, _ = _run(
+        demo, _seal(demo), "--as", "SZ", "--offline", "--format", "json", "--policy", policy
+    )
+    doc = json.loads(out)
+    (lenient,) = doc["signatures"]
+    assert code == 0, out
+    assert (doc["policy"], doc["accepted"]) == ("lenient", True)
+    assert lenient["indication"] == "TOTAL-PASSED"
+    assert lenient["recognition"]["SZ"]["recognised"] is True
+    assert any(w.startswith("revocation-data-missing: ") for w in lenient["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('[constraints]\nno-such-thing = "WARN"\n', ["unknown constraint 'no-such-thing'"]),
+        ('[constraints]\nweak-algorithm = "SOMETIMES"\n', ["weak-algorithm", "SOMETIMES"]),
+    ],
+)
+def test_bad_policy_file_is_one_clear_line(
+    demo: DemoResult, tmp_path: Path, text: str, words: list[str]
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text(text)
+    pdf = demo.out_dir / "signed" / "contract-bj.pdf"
+    result = runner.invoke(
+        app,
+        ["verify", str(pdf), "--trust", str(demo.out_dir / "trust"), "--policy", str(policy)],
+    )
+    one_error_line(result, "policy.toml", *words)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--at", "yesterday"], ["--at", "ISO 8601"]),
+        (["--format", "pdf"], ["--format pdf needs --out"]),
+        (["--out", "x.txt"], ["--out needs --format"]),
+    ],
+)
+def test_usage_errors_are_one_line(demo: DemoResult, args: list[str], words: list[str]) -> None:
+    result = runner.invoke(
+        app,
+        ["verify", str(_seal(demo)), "--trust", str(demo.out_dir / "trust"), *args],
+    )
+    one_error_line(result, *words)
+
+
+def _folder(demo: DemoResult, root: Path) -> Path:
+    folder = root / "in"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(demo.out_dir / "signed" / "contract-sz-hk.pdf", folder / "good.pdf")
+    shutil.copy(demo.out_dir / "signed" / "contract-mo.pdf", folder / "sub" / "macao.pdf")
+    (folder / "sub" / "broken.pdf").write_bytes(b"%PDF-1.7 truncated")
+    return folder
+
+
+def test_a_folder_gives_one_result_per_file(demo: DemoResult, tmp_path: Path) -> None:
+    folder = _folder(demo, tmp_path)
+    args = [folder, "--as", "SZ", "--as", "HK", "--offline", "--format", "json"]
+    code, out, err = _run(demo, *args, "--workers", "1")
+    docs = json.loads(out)
+    assert code == 1  # the broken file was found in a folder: a result, not a usage error
+    assert [Path(d["file"]).name for d in docs] == ["good.pdf", "broken.pdf", "macao.pdf"]
+    assert all(d["schema"] == "sealbridge.report/1" for d in docs)
+    assert [d.get("accepted") for d in docs] == [True, None, False]
+    assert "malformed PDF" in docs[1]["error"]
+    assert f"{folder / 'sub' / 'broken.pdf'}: malformed PDF" in err
+    code2, out2, _ = _run(demo, *args, "--workers", "2")
+
+    def outcome(docs: list[dict[str, object]]) -> list[object]:
+        return [(d["file"], d.get("error"), d.get("accepted")) for d in docs]
+
+    assert (code2, outcome(json.loads(out2))) == (code, outcome(docs))
+
+
+def test_a_broken_file_named_by_hand_exits_2_after_the_rest(
+    demo: DemoResult, tmp_path: Path
+) -> None:
+    folder = _folder(demo, tmp_path)
+    code, out, err = _run(
+        demo, folder / "good.pdf", folder / "sub" / "broken.pdf", "--as", "SZ", "--offline"
+    )
+    assert code == 2
+    assert "good.pdf: accepted under policy default" in out
+    assert "broken.pdf: malformed PDF" in err and "Traceback" not in out + err
+
+
+def test_pdf_report_is_written_atomically_where_asked(demo: DemoResult, tmp_path: Path) -> None:
+    if not shutil.which("pdftotext"):
+        pytest.skip("poppler's pdftotext is not installed")
+    target = tmp_path / "reports" / "verify.pdf"
+    pdf = demo.out_dir / "signed" / "contract-sz-hk.pdf"
+    code, out, _ = _run(demo, pdf, "--as", "SZ", "--offline", "--format", "pdf", "--out", target)
+    assert code == 0 and out == ""
+    assert [p.name for p in target.parent.iterdir()] == ["verify.pdf"]
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(target), "-"], capture_output=True, check=True
+    ).stdout.decode()
+    assert "contract-sz-hk.pdf" in text and "TOTAL-PASSED" in text and "通过" in text
+
+
+def test_html_for_several_files_goes_to_one_page(demo: DemoResult, tmp_path: Path) -> None:
+    folder = _folder(demo, tmp_path)
+    code, _, err = _run(demo, folder, "--offline", "--format", "html")
+    assert code == 2 and "--out" in err
+    page = tmp_path / "report.html"
+    _run(demo, folder, "--offline", "--format", "html", "--out", page)
+    html = page.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and html.count("<h2>") == 3
+    assert "无法验证 Not verified" in html and "broken.pdf" in html
+
+
+@pytest.mark.skipif(not OFDRW.is_dir(), reason=f"interop vectors not found at {OFDRW}")
+def test_interop_seal_maker_signature_valid_but_no_trusted_anchor(demo: DemoResult) -> None:
+    """MANIFEST: UserV4.esl's maker signature over DER(SES_SealInfo) is valid; its root is
+    in no trust list, so the chain ends as "no trusted anchor"."""
+    code, out, _ = _run(
+        demo, OFDRW / "UserV4.esl", "--at", "2021-06-01T00:00:00Z", "--format", "json"
+    )
+    (sig,) = json.loads(out)["signatures"]
+    assert code == 1
+    assert sig["kind"] == "seal"
+    assert any(d.startswith("maker-signature: ok") for d in sig["details"])
+    assert any("maker-chain: FAILED — no trusted anchor" in d for d in sig["details"])
+    assert (sig["indication"], sig["sub_indication"]) == (
+        "INDETERMINATE",
+        "NO_CERTIFICATE_CHAIN_FOUND",
+    )
+
+
+@pytest.mark.skipif(not OFDRW.is_dir(), reason=f"interop vectors not found at {OFDRW}")
+def test_interop_bare_stamp_verifies_its_signatures(demo: DemoResult) -> None:
+    code, out, _ = _run(demo, OFDRW / "SignedValueV4.dat", "--format", "json")
+    (sig,) = json.loads(out)["signatures"]
+    assert code == 1 and sig["kind"] == "ofd-seal"
+    for step in ("signer-signature", "signer-in-cert-list", "maker-signature"):
+        assert any(d.startswith(f"{step}: ok") for d in sig["details"]), sig["details"]

@@ -15,6 +15,8 @@ def report_to_dict(report: ValidationReport) -> dict[str, Any]:
         "sha256": report.sha256,
         "validated_at": report.validated_at.isoformat(),
         "signatures": [_signature(s) for s in report.signatures],
+        "policy": report.policy,
+        "accepted": report.accepted,
     }
 
 
@@ -38,4 +40,13 @@ def _signature(s: SignatureReport) -> dict[str, Any]:
         "recognition": {
             j: {"recognised": r.recognised, "rule": r.rule} for j, r in s.recognition.items()
         },
+        "warnings": list(s.warnings),
+        "infos": list(s.infos),
+        "digest_algorithm": s.digest_algorithm,
+        "public_key": s.public_key,
     }
+
+
+def error_to_dict(file: str, error: str) -> dict[str, Any]:
+    """A file that could not be verified, in the same schema as a report."""
+    return {"schema": SCHEMA, "file": file, "error": error, "signatures": []}

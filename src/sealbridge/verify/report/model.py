@@ -27,6 +27,41 @@ class SignatureKind(StrEnum):
     SEAL = "seal"
 
 
+class Constraint(StrEnum):
+    """A condition a validation policy rates FAIL, WARN, INFO or IGNORE (``verify.policy``).
+
+    Verifiers name the constraint a check stands for, so a relying party's policy, not
+    the verifier, decides whether, say, missing revocation data sinks a signature.
+    """
+
+    REVOCATION_DATA_MISSING = "revocation-data-missing"
+    SIGNING_CERTIFICATE_EXPIRED = "signing-certificate-expired"
+    SEAL_EXPIRED = "seal-expired"
+    WEAK_ALGORITHM = "weak-algorithm"
+    MODIFIED_AFTER_SIGNING = "modified-after-signing"
+    UNSIGNED_CHANGES = "unsigned-changes"
+    TIMESTAMP_MISSING = "timestamp-missing"
+    SEAL_STATUS_UNKNOWN = "seal-status-unknown"
+    SIGNED_DATA_MISSING = "signed-data-missing"
+    NOT_RECOGNISED = "not-recognised"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check a verifier made and the indication it leads to on its own.
+
+    ``constraint`` is set when the check found the condition that constraint names (its
+    ``indication`` is then what the verifier would conclude without a policy); checks
+    without one are facts no policy can excuse, such as a broken hash.
+    """
+
+    name: str
+    indication: Indication
+    sub_indication: str | None
+    detail: str
+    constraint: Constraint | None = None
+
+
 @dataclass(frozen=True)
 class Recognition:
     recognised: bool | None
@@ -53,6 +88,15 @@ class SignatureReport:
     chain: tuple[str, ...] = ()
     details: tuple[str, ...] = ()
     recognition: dict[str, Recognition] = field(default_factory=dict)
+    # Structured facts for the validation policy. ``checks``, when given, lists every
+    # check made, so the indication is their verdict; without it the policy derives
+    # what it safely can from the fields above.
+    checks: tuple[Check, ...] = ()
+    # e.g. "sha256", "sm3", "sha1"; and "rsa-2048", "ec-secp256r1", "sm2".
+    digest_algorithm: str | None = None
+    public_key: str | None = None
+    warnings: tuple[str, ...] = ()
+    infos: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +105,9 @@ class ValidationReport:
     sha256: str
     validated_at: datetime
     signatures: tuple[SignatureReport, ...]
+    # Set by ``verify.policy.apply_policy``: the policy's name and its verdict.
+    policy: str | None = None
+    accepted: bool | None = None
 
     @property
     def all_passed_and_recognised(self) -> bool:
