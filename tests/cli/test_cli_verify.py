@@ -259,3 +259,38 @@ def test_interop_bare_stamp_verifies_its_signatures(demo: DemoResult) -> None:
     assert code == 1 and sig["kind"] == "ofd-seal"
     for step in ("signer-signature", "signer-in-cert-list", "maker-signature"):
         assert any(d.startswith(f"{step}: ok") for d in sig["details"]), sig["details"]
+
+
+def test_the_demo_ofd_contract_is_verified_as_an_ofd_seal(demo: DemoResult, tmp_path: Path) -> None:
+    """The demo's responders are gone, and an OFD stamp carries no revocation data: the
+    stamp stays INDETERMINATE unless the policy lets missing revocation data pass."""
+    ofd = demo.out_dir / "signed" / "contract-sz.ofd"
+    code, out, _ = _run(demo, ofd, "--as", "SZ", "--as", "MO", "--format", "json")
+    (sig,) = json.loads(out)["signatures"]
+    assert (sig["kind"], sig["indication"], sig["sub_indication"]) == (
+        "ofd-seal",
+        "INDETERMINATE",
+        "TRY_LATER",
+    )
+    assert any(d.startswith("references: ok") for d in sig["details"]), sig["details"]
+    assert code == 1
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[constraints]\n"revocation-data-missing" = "WARN"\n')
+    code, out, _ = _run(
+        demo, ofd, "--as", "SZ", "--as", "MO", "--policy", policy, "--format", "json"
+    )
+    (sig,) = json.loads(out)["signatures"]
+    assert sig["indication"] == "TOTAL-PASSED", sig
+    assert sig["recognition"]["SZ"]["recognised"] is True
+    assert sig["recognition"]["MO"]["recognised"] is False
+    assert code == 1  # not recognised in Macao
+
+
+@pytest.mark.skipif(not OFDRW.is_dir(), reason=f"interop vectors not found at {OFDRW}")
+def test_interop_ofd_has_one_seal_with_valid_signatures_and_no_anchor(demo: DemoResult) -> None:
+    code, out, _ = _run(demo, OFDRW / "v4signed.ofd", "--format", "json")
+    (sig,) = json.loads(out)["signatures"]
+    assert code == 1 and sig["kind"] == "ofd-seal"
+    for step in ("signer-signature", "maker-signature", "data-hash"):
+        assert any(d.startswith(f"{step}: ok") for d in sig["details"]), sig["details"]
+    assert sig["sub_indication"] == "NO_CERTIFICATE_CHAIN_FOUND"

@@ -8,8 +8,8 @@ A file that cannot be read or parsed is a result of its own (``FileResult.error`
 one broken file among a thousand must not hide the other results. Results come back
 sorted by path, whatever order the workers finished in.
 
-Kinds are chosen by suffix in ``VERIFIERS``; a verifier for another kind (OFD
-packages, detached CMS) plugs in with one line there.
+Kinds are chosen by suffix in ``VERIFIERS``; a verifier for another kind (detached
+CMS) plugs in with one line there.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 from sealbridge.errors import MalformedInput, SealBridgeError
 from sealbridge.trust.directory import load_trust_directory
 from sealbridge.trust.view import Federation
+from sealbridge.verify.ofd import verify_ofd
 from sealbridge.verify.pdf import AttachmentVerifier, ContextFactory, federation_context, verify_pdf
 from sealbridge.verify.policy import ValidationPolicy, apply_policy
 from sealbridge.verify.report.model import ValidationReport
@@ -99,8 +100,13 @@ def _stamp(data: bytes, name: str, v: Verifiers) -> ValidationReport:
 
 # Suffix (lower case) -> verifier. OFD packages and detached CMS join here when their
 # verifiers exist, e.g. ".ofd": _ofd and ".p7s": _cms.
+def _ofd(data: bytes, name: str, v: Verifiers) -> ValidationReport:
+    return verify_ofd(data, name, v.federation, v.jurisdictions, at=v.at, revocation=v.revocation)
+
+
 VERIFIERS: dict[str, Verifier] = {
     ".pdf": _pdf,
+    ".ofd": _ofd,
     ".esl": _seal,
     ".dat": _stamp,
     ".sig": _stamp,
