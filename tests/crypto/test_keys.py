@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from sealbridge.crypto.algorithms import KeyKind, signature_algorithm, sm3
@@ -37,3 +40,19 @@ def test_key_refuses_foreign_algorithm() -> None:
 def test_sm3_standard_vector() -> None:
     # GB/T 32905-2016, appendix A, example 1.
     assert sm3(b"abc").hex() == ("66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0")
+
+
+def test_pdf_mac_attribute_parses_whatever_the_import_order() -> None:
+    """pyHanko registers ISO 32004's attribute lazily and, if asn1crypto's maps were built
+    first, wrongly; signing an encrypted PDF then failed depending on test order."""
+    script = (
+        "from asn1crypto import cms\n"
+        "cms.CMSAttributeType('message_digest').dump()\n"
+        "import sealbridge.crypto.algorithms\n"
+        "from pyhanko.pdf_utils.crypt import pdfmac\n"
+        "print(cms.CMSAttributeType('1.0.32004.1.2').native)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "pdf_mac_data", done.stderr

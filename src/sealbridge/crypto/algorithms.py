@@ -7,6 +7,7 @@ the rest of the code speak of ``sm3`` and ``sm2_sm3`` like any other algorithm.
 from __future__ import annotations
 
 import hashlib
+import importlib
 from enum import StrEnum
 
 from asn1crypto import algos, cms, keys
@@ -30,8 +31,19 @@ def _register_sm_oids() -> None:
     algos.SignedDigestAlgorithmId._map.setdefault(SM2_SIGNATURE_OID, "sm2")
     cms.ContentType._map.setdefault(GM_CMS_DATA_OID, "gm_data")
     cms.ContentType._map.setdefault(GM_CMS_SIGNED_DATA_OID, "gm_signed_data")
-    for spec in (algos.DigestAlgorithmId, algos.SignedDigestAlgorithmId, cms.ContentType):
-        spec._reverse_map = None
+    # pyHanko names ISO 32004's PDF MAC attribute when its pdfmac module is first
+    # imported, and if asn1crypto's name-to-OID map was already built it adds the entry
+    # the wrong way round: from then on the attribute's own OID cannot be parsed and
+    # signing encrypted PDFs fails. Importing it here, then rebuilding the maps from the
+    # names (asn1crypto builds them once per class), makes the import order harmless.
+    importlib.import_module("pyhanko.pdf_utils.crypt.pdfmac")
+    for spec in (
+        algos.DigestAlgorithmId,
+        algos.SignedDigestAlgorithmId,
+        cms.ContentType,
+        cms.CMSAttributeType,
+    ):
+        spec._reverse_map = {name: oid for oid, name in spec._map.items()}
 
 
 _register_sm_oids()
