@@ -31,6 +31,7 @@ from pyhanko_certvalidator import ValidationContext
 from sealbridge.errors import MalformedInput
 from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
+from sealbridge.verify.cms import is_national, verify_pdf_cms
 from sealbridge.verify.report.model import (
     Indication,
     Recognition,
@@ -38,6 +39,7 @@ from sealbridge.verify.report.model import (
     SignatureReport,
     ValidationReport,
 )
+from sealbridge.verify.revocation import OcspRevocationSource, RevocationSource
 
 # Makes a fresh validation context, seeded with the document's DSS when it has one.
 ContextFactory = Callable[[DocumentSecurityStore | None], ValidationContext]
@@ -81,7 +83,13 @@ def verify_pdf(
     *,
     context: ContextFactory | None = None,
     attachment_verifier: AttachmentVerifier | None = None,
+    revocation: RevocationSource | None = None,
 ) -> ValidationReport:
+    """Every signature of ``data``; SM2 ones, which pyHanko cannot check, by ``verify.cms``.
+
+    ``revocation`` answers for those SM2 signatures (default: the OCSP responders their
+    certificates name); pyHanko's own path fetches what ``context`` allows.
+    """
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         embedded = list(reader.embedded_signatures)
@@ -98,7 +106,16 @@ def verify_pdf(
         (i for i, s in enumerate(embedded) if s.sig_object_type == "/DocTimeStamp"), default=-1
     )
     for index, sig in enumerate(embedded):
-        report = _verify_one(sig, index, federation, jurisdictions, lambda: make_context(dss))
+        if is_national(sig):
+            report = verify_pdf_cms(
+                sig,
+                index,
+                federation,
+                jurisdictions,
+                revocation=revocation if revocation is not None else OcspRevocationSource(),
+            )
+        else:
+            report = _verify_one(sig, index, federation, jurisdictions, lambda: make_context(dss))
         if report.kind is SignatureKind.PADES and report.level == "B-T" and has_dss:
             report = _with_level(report, "B-LTA" if last_doc_ts > index else "B-LT")
         reports.append(report)

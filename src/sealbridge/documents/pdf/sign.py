@@ -7,14 +7,18 @@ What to produce is declared in a ``PadesProfile``; where and how it looks in a
 from __future__ import annotations
 
 import asyncio
+import binascii
+import functools
 import io
-from collections.abc import Sequence
+import zlib
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, TypeVar
 
 from asn1crypto import x509
 from PIL import Image
-from pyhanko.pdf_utils import embed
+from pyhanko.pdf_utils import embed, generic
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
@@ -27,9 +31,16 @@ from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 
 from sealbridge.crypto.keys import KeyHandle
+from sealbridge.documents.pdf import cms
 from sealbridge.documents.pdf.contract import SigningPlace
-from sealbridge.documents.pdf.signer import KeyHandleSigner
+from sealbridge.documents.pdf.signer import CertificateOnlySigner, KeyHandleSigner
 from sealbridge.errors import SealBridgeError
+
+T = TypeVar("T")
+
+# Room for a signature timestamp token: a TSA certificate or two and the TSTInfo.
+TIMESTAMP_ALLOWANCE = 8192
+_MAX_SIGNATURE = 512  # RSA-4096; ECDSA and SM2 values are far shorter
 
 
 class PadesLevel(StrEnum):
@@ -61,9 +72,20 @@ class VisibleStamp:
 
 @dataclass(frozen=True)
 class PdfSignerIdentity:
+    """Who signs. The certificates are kept in their parsed-from-DER form: one built in
+    memory re-encodes its whole tree on every ``dump()``, milliseconds per signature."""
+
     key: KeyHandle
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "certificate", _as_loaded(self.certificate))
+        object.__setattr__(self, "chain", tuple(_as_loaded(c) for c in self.chain))
+
+
+def _as_loaded(certificate: x509.Certificate) -> x509.Certificate:
+    return x509.Certificate.load(certificate.dump())
 
 
 @dataclass(frozen=True)
@@ -79,34 +101,236 @@ class Attachment:
 def sign_pdf(
     pdf: bytes,
     signer: PdfSignerIdentity,
-    stamp: VisibleStamp,
+    stamp: VisibleStamp | None,
     profile: PadesProfile,
     *,
     timestamper: TimeStamper | None = None,
     validation_context: ValidationContext | None = None,
     attachments: Sequence[Attachment] = (),
+    field_name: str | None = None,
 ) -> bytes:
-    """Return ``pdf`` with one more signature as an incremental update."""
+    """Return ``pdf`` with one more signature as an incremental update.
+
+    B-B and B-T are signed once, into a placeholder sized from the certificates, with
+    our own CMS builder, for RSA, ECDSA and SM2 keys alike; B-LT and B-LTA go through
+    pyHanko, which also fetches and embeds the validation data. Without a ``stamp`` the
+    signature is invisible, in a new field ``field_name``.
+    """
     needs_tsa = profile.level is not PadesLevel.B_B
     if needs_tsa and timestamper is None:
         raise PdfSigningError(f"PAdES {profile.level} needs a timestamp authority")
     long_term = profile.level in (PadesLevel.B_LT, PadesLevel.B_LTA)
     if long_term and validation_context is None:
         raise PdfSigningError(f"PAdES {profile.level} needs a validation context")
+    if long_term:
+        if stamp is None:
+            raise PdfSigningError(f"PAdES {profile.level} is signed in a visible field only")
+        return _sign_long_term(
+            pdf, signer, stamp, profile, timestamper, validation_context, attachments
+        )
     try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        for attachment in attachments:
-            embed.embed_file(
-                writer,
-                embed.FileSpec(
-                    file_spec_string=attachment.name,
-                    file_name=attachment.name,
-                    embedded_data=embed.EmbeddedFileObject.from_file_data(
-                        writer, attachment.data, mime_type=attachment.mime_type
-                    ),
-                    description=attachment.description,
-                ),
+        return run_async(
+            _sign_once(
+                pdf,
+                signer,
+                stamp,
+                profile,
+                timestamper if needs_tsa else None,
+                attachments,
+                field_name=field_name,
             )
+        )
+    except (SigningError, PdfError, ValueError, KeyError) as exc:
+        raise PdfSigningError(f"cannot sign PDF: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class PreparedRevision:
+    """The signer's revision with a zeroed placeholder, and the digest of what it covers.
+
+    ``contents`` is the offset of the placeholder's ``<`` and the offset just past its
+    ``>``: the gap in the /ByteRange. Everything here is plain data, so the revision can
+    be kept (or sent) while the signature value is made elsewhere.
+    """
+
+    pdf: bytes
+    document_digest: bytes
+    contents: tuple[int, int]
+
+    def embed(self, signature_container: bytes) -> bytes:
+        """The finished PDF: the CMS written, in hex, into the placeholder."""
+        start, _ = self.contents
+        hex_value = _hex_for(self.contents, signature_container)
+        whole = memoryview(self.pdf)
+        return b"".join((whole[: start + 1], hex_value, whole[start + 1 + len(hex_value) :]))
+
+
+def _hex_for(contents: tuple[int, int], signature_container: bytes) -> bytes:
+    start, end = contents
+    hex_value = binascii.hexlify(signature_container).upper()
+    if len(hex_value) > end - start - 2:
+        raise _Overflow(len(signature_container))
+    return hex_value
+
+
+class _Overflow(PdfSigningError):
+    def __init__(self, needed: int) -> None:
+        super().__init__(f"signature container of {needed} bytes does not fit its placeholder")
+        self.needed = needed
+
+
+def reserve_for(
+    certificate: x509.Certificate, chain: Sequence[x509.Certificate], *, timestamped: bool
+) -> int:
+    """Placeholder size in bytes of DER: certificates, attributes, a signature, a token.
+
+    Sizing from the certificates replaces pyHanko's dry-run signature (a second CMS
+    build and a second use of the key, possibly on a token that asks for a PIN).
+    """
+    certificates = sum(len(c.dump()) for c in {c.dump(): c for c in (certificate, *chain)}.values())
+    overhead = 1024 + 3 * len(certificate.issuer.dump()) + _MAX_SIGNATURE
+    return certificates + overhead + (TIMESTAMP_ALLOWANCE if timestamped else 0)
+
+
+async def prepare_revision(
+    pdf: bytes,
+    certificate: x509.Certificate,
+    stamp: VisibleStamp | None,
+    profile: PadesProfile,
+    *,
+    digest_algorithm: str,
+    reserve: int,
+    field_name: str | None = None,
+    attachments: Sequence[Attachment] = (),
+) -> PreparedRevision:
+    """Add the field, appearance and signature dictionary; digest the /ByteRange.
+
+    With no ``stamp`` the signature is invisible, in a new field ``field_name``.
+    """
+    output, document_digest, contents = await _layout(
+        pdf,
+        certificate,
+        stamp,
+        profile,
+        digest_algorithm=digest_algorithm,
+        reserve=reserve,
+        field_name=field_name,
+        attachments=attachments,
+    )
+    return PreparedRevision(output.getvalue(), document_digest, contents)
+
+
+async def _layout(
+    pdf: bytes,
+    certificate: x509.Certificate,
+    stamp: VisibleStamp | None,
+    profile: PadesProfile,
+    *,
+    digest_algorithm: str,
+    reserve: int,
+    field_name: str | None = None,
+    attachments: Sequence[Attachment] = (),
+) -> tuple[io.BytesIO, bytes, tuple[int, int]]:
+    """The revision written into a buffer that the signature can be filled in in place:
+    for a large PDF, one copy of the file fewer than a ``PreparedRevision``."""
+    writer = _writer(pdf, attachments)
+    name = field_name or (stamp.place.field_name if stamp is not None else None)
+    if name is None:
+        raise PdfSigningError("an invisible signature needs a field name")
+    metadata = signers.PdfSignatureMetadata(
+        field_name=name,
+        md_algorithm=digest_algorithm,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        certify=profile.certify,
+        docmdp_permissions=fields.MDPPerm.FILL_FORMS,
+        reason=profile.reason,
+        location=profile.location,
+    )
+    spec = (
+        fields.SigFieldSpec(sig_field_name=name, on_page=stamp.place.page, box=stamp.place.box)
+        if stamp is not None
+        else fields.SigFieldSpec(sig_field_name=name)
+    )
+    pdf_signer = signers.PdfSigner(
+        metadata,
+        signer=CertificateOnlySigner(certificate),
+        stamp_style=_style(stamp) if stamp is not None else None,
+        new_field_spec=spec,
+    )
+    output = io.BytesIO()
+    prepared, _, _ = await pdf_signer.async_digest_doc_for_signing(
+        writer, bytes_reserved=2 * reserve, output=output
+    )
+    return (
+        output,
+        prepared.document_digest,
+        (
+            prepared.reserved_region_start,
+            prepared.reserved_region_end,
+        ),
+    )
+
+
+async def _sign_once(
+    pdf: bytes,
+    signer: PdfSignerIdentity,
+    stamp: VisibleStamp | None,
+    profile: PadesProfile,
+    timestamper: TimeStamper | None,
+    attachments: Sequence[Attachment],
+    *,
+    field_name: str | None = None,
+) -> bytes:
+    spec = cms.SignatureSpec.for_key(signer.key)
+    reserve = reserve_for(signer.certificate, signer.chain, timestamped=timestamper is not None)
+    for _ in range(2):
+        output, document_digest, contents = await _layout(
+            pdf,
+            signer.certificate,
+            stamp,
+            profile,
+            digest_algorithm=spec.digest_algorithm,
+            reserve=reserve,
+            field_name=field_name,
+            attachments=attachments,
+        )
+        attributes = cms.signed_attributes(
+            document_digest, signer.certificate, spec.digest_algorithm
+        )
+        signature = signer.key.sign(attributes, spec.asn1)
+        token = None
+        if timestamper is not None:
+            token = await cms.signature_timestamp(timestamper, signature, spec)
+        container = cms.signed_data(
+            attributes=attributes,
+            signature=signature,
+            certificate=signer.certificate,
+            chain=signer.chain,
+            spec=spec,
+            timestamp_token=token,
+        )
+        try:
+            hex_value = _hex_for(contents, container)
+        except _Overflow as overflow:
+            reserve = overflow.needed + 1024  # an unusually large timestamp token
+            continue
+        output.seek(contents[0] + 1)
+        output.write(hex_value)
+        return output.getvalue()
+    raise PdfSigningError("signature container does not fit its placeholder")
+
+
+def _sign_long_term(
+    pdf: bytes,
+    signer: PdfSignerIdentity,
+    stamp: VisibleStamp,
+    profile: PadesProfile,
+    timestamper: TimeStamper | None,
+    validation_context: ValidationContext | None,
+    attachments: Sequence[Attachment],
+) -> bytes:
+    try:
+        writer = _writer(pdf, attachments)
         metadata = signers.PdfSignatureMetadata(
             field_name=stamp.place.field_name,
             subfilter=fields.SigSeedSubFilter.PADES,
@@ -114,14 +338,14 @@ def sign_pdf(
             docmdp_permissions=fields.MDPPerm.FILL_FORMS,
             reason=profile.reason,
             location=profile.location,
-            embed_validation_info=long_term,
+            embed_validation_info=True,
             use_pades_lta=profile.level is PadesLevel.B_LTA,
             validation_context=validation_context,
         )
         pdf_signer = signers.PdfSigner(
             metadata,
             signer=KeyHandleSigner(signer.key, signer.certificate, signer.chain),
-            timestamper=timestamper if needs_tsa else None,
+            timestamper=timestamper,
             stamp_style=_style(stamp),
             new_field_spec=fields.SigFieldSpec(
                 sig_field_name=stamp.place.field_name,
@@ -134,6 +358,40 @@ def sign_pdf(
         return out.getvalue()
     except (SigningError, PdfError, ValueError, KeyError) as exc:
         raise PdfSigningError(f"cannot sign PDF: {exc}") from exc
+
+
+def _writer(pdf: bytes, attachments: Sequence[Attachment]) -> IncrementalPdfFileWriter:
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    for attachment in attachments:
+        embed.embed_file(
+            writer,
+            embed.FileSpec(
+                file_spec_string=attachment.name,
+                file_name=attachment.name,
+                embedded_data=embed.EmbeddedFileObject.from_file_data(
+                    writer, attachment.data, mime_type=attachment.mime_type
+                ),
+                description=attachment.description,
+            ),
+        )
+    return writer
+
+
+def run_async(work: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` without its SIGINT handler.
+
+    On Python 3.11, restoring that handler formats the repr of the finished main task,
+    result included: for a 200 MB PDF, a 400 MB string and a second of work.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(work)
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            loop.close()
 
 
 def add_archive_timestamp(
@@ -173,9 +431,70 @@ def _reader(pdf: bytes) -> PdfFileReader:
 
 
 def _style(stamp: VisibleStamp) -> StaticStampStyle:
+    picture = _encoded_picture(stamp.picture_png)
+    return StaticStampStyle(
+        background=_EncodedImage(picture), background_opacity=1.0, border_width=0
+    )
+
+
+@dataclass(frozen=True)
+class _Picture:
+    """A stamp picture as PDF image streams, compressed once however often it is used."""
+
+    image: Image.Image
+    colour: bytes
+    alpha: bytes | None
+
+
+@functools.lru_cache(maxsize=32)
+def _encoded_picture(png: bytes) -> _Picture:
+    """Decoding and deflating the picture was a fifth of a signature's time; a firm
+    stamps with the same few pictures, so each is done once per process."""
     try:
-        image = Image.open(io.BytesIO(stamp.picture_png))
-        image.load()
+        opened = Image.open(io.BytesIO(png))
+        opened.load()
     except OSError as exc:
         raise PdfSigningError(f"stamp picture is not a readable image: {exc}") from exc
-    return StaticStampStyle(background=PdfImage(image), background_opacity=1.0, border_width=0)
+    has_alpha = opened.mode in ("RGBA", "LA", "PA") or "transparency" in opened.info
+    image = opened.convert("RGBA" if has_alpha else "RGB")
+    alpha = zlib.compress(image.getchannel("A").tobytes()) if has_alpha else None
+    colour = zlib.compress(image.convert("RGB").tobytes())
+    return _Picture(image, colour, alpha)
+
+
+class _EncodedImage(PdfImage):
+    """pyHanko's image content, fed with the streams of a ``_Picture``."""
+
+    def __init__(self, picture: _Picture) -> None:
+        super().__init__(picture.image)
+        self._picture = picture
+        self._ref: generic.IndirectObject | None = None
+
+    @property
+    def image_ref(self) -> generic.IndirectObject:
+        writer = self.writer
+        if writer is None:
+            raise PdfSigningError("the stamp picture was drawn outside a PDF writer")
+        if self._ref is not None and self._ref.get_pdf_handler() is writer:
+            return self._ref
+        picture = self._picture
+        entries = {
+            "/Type": generic.NameObject("/XObject"),
+            "/Subtype": generic.NameObject("/Image"),
+            "/Width": generic.NumberObject(picture.image.width),
+            "/Height": generic.NumberObject(picture.image.height),
+            "/BitsPerComponent": generic.NumberObject(8),
+            "/Filter": generic.NameObject("/FlateDecode"),
+        }
+        colour = generic.DictionaryObject(
+            {**entries, "/ColorSpace": generic.NameObject("/DeviceRGB")}
+        )
+        if picture.alpha is not None:
+            alpha = generic.DictionaryObject(
+                {**entries, "/ColorSpace": generic.NameObject("/DeviceGray")}
+            )
+            colour["/SMask"] = writer.add_object(
+                generic.StreamObject(alpha, encoded_data=picture.alpha)
+            )
+        self._ref = writer.add_object(generic.StreamObject(colour, encoded_data=picture.colour))
+        return self._ref

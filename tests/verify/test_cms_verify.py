@@ -1,0 +1,309 @@
+"""Detached CMS signatures (RSA, ECDSA, SM2) verified by ``verify.cms``, with real OCSP.
+
+The world here is a Shenzhen trust list naming an SM2 CA and an ECDSA CA, a Hong Kong
+list with its own CA and an SZ–HK agreement; both SZ CAs answer OCSP over HTTP on
+127.0.0.1 and an ECDSA TSA under the ECDSA CA stamps. ``build_world`` is also used by
+tests/documents/test_pdf_sm2.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from asn1crypto import cms, pem
+
+from sealbridge.authority.server import AuthorityServer
+from sealbridge.crypto.algorithms import KeyKind, digest
+from sealbridge.crypto.keys import KeyHandle, SoftwareKey, generate_key
+from sealbridge.documents.pdf.cms import sign_detached
+from sealbridge.documents.pdf.timestamper import HttpTimeStamper
+from sealbridge.errors import MalformedInput
+from sealbridge.pki import profiles
+from sealbridge.pki.issuer import CertificateAuthority
+from sealbridge.pki.names import ca_name, enterprise_name
+from sealbridge.pki.tsa import TimeStampAuthority
+from sealbridge.trust.model import (
+    ServiceStatus,
+    ServiceType,
+    StatusChange,
+    TrustList,
+    TrustService,
+    TrustServiceProvider,
+)
+from sealbridge.trust.view import Federation
+from sealbridge.verify.cms import verify_detached_cms
+from sealbridge.verify.report.model import Indication, SignatureKind
+from sealbridge.verify.revocation import OcspRevocationSource
+from support.pki import Signer
+from support.trust import agreement
+
+OPENSSL = shutil.which("openssl") is not None
+JURISDICTIONS = ["SZ", "HK", "MO"]
+CONTENT = "跨境合同 cross-border contract\n".encode() * 50
+
+
+@dataclass
+class World:
+    now: datetime
+    server: AuthorityServer
+    sm2_ca: CertificateAuthority
+    ec_ca: CertificateAuthority
+    stranger_ca: CertificateAuthority
+    federation: Federation
+    timestamper: HttpTimeStamper
+
+    def firm(
+        self,
+        kind: KeyKind,
+        name: str = "深圳市前海示例科技有限公司",
+        registration: str = "NTRCN-91440300MA5G000001",
+    ) -> Signer:
+        ca = self.sm2_ca if kind is KeyKind.SM2 else self.ec_ca
+        return self.issue(ca, kind, name, registration)
+
+    def issue(
+        self,
+        ca: CertificateAuthority,
+        kind: KeyKind,
+        name: str,
+        registration: str = "NTRCN-91440300MA5G000001",
+    ) -> Signer:
+        key = generate_key(kind)
+        certificate = ca.issue(
+            enterprise_name(name, registration, "CN"),
+            key.public_key_info,
+            profiles.ENTERPRISE_SIGNATURE,
+            not_before=self.now - timedelta(days=30),
+        )
+        return Signer(key, certificate, ca)
+
+
+def build_world(server: AuthorityServer) -> World:
+    now = datetime.now(UTC).replace(microsecond=0)
+    made = now - timedelta(days=400)
+    cas = {}
+    for ca_id, kind in (("sz-sm2", KeyKind.SM2), ("sz-ec", KeyKind.ECDSA_P256)):
+        cas[ca_id] = CertificateAuthority.create_root(
+            ca_name(f"{ca_id} Test CA", "SealBridge Test", "CN"),
+            generate_key(kind),
+            urls=server.ca_urls(ca_id),
+            not_before=made,
+        )
+        server.mount_ca(ca_id, cas[ca_id])
+    hk_ca = CertificateAuthority.create_root(
+        ca_name("HK Test CA", "SealBridge Test", "CN"), generate_key(KeyKind.RSA_2048)
+    )
+    stranger = CertificateAuthority.create_root(
+        ca_name("Unlisted Test CA", "SealBridge Test", "CN"), generate_key(KeyKind.SM2)
+    )
+    tsa_key = generate_key(KeyKind.ECDSA_P256)
+    tsa_certificate = cas["sz-ec"].issue(
+        ca_name("SZ Test TSA", "SealBridge Test", "CN"),
+        tsa_key.public_key_info,
+        profiles.TSA,
+        not_before=now - timedelta(days=30),
+    )
+    server.mount_tsa(
+        "sz",
+        TimeStampAuthority(
+            tsa_key,
+            tsa_certificate,
+            policy_oid="1.3.6.1.4.1.61234.1.3161",
+            clock=lambda: datetime.now(UTC),
+        ),
+    )
+    granted = (StatusChange(ServiceStatus.GRANTED, now - timedelta(days=300)),)
+
+    def listing(code: str, *authorities: CertificateAuthority) -> TrustList:
+        services = tuple(
+            TrustService(
+                name=a.certificate.subject.native["common_name"],
+                service_type=ServiceType.CA_E_SIGNATURE,
+                certificate=a.certificate,
+                history=granted,
+                policy_prefixes=(profiles.MUTUAL_RECOGNITION_POLICY_PREFIX,),
+            )
+            for a in authorities
+        )
+        return TrustList(
+            territory=code,
+            operator=f"{code} operator",
+            sequence_number=1,
+            issued=now - timedelta(hours=1),
+            next_update=now + timedelta(days=30),
+            providers=(TrustServiceProvider(f"{code} provider", services),),
+        )
+
+    federation = Federation(
+        {
+            "SZ": listing("SZ", cas["sz-sm2"], cas["sz-ec"]),
+            "HK": listing("HK", hk_ca),
+            "MO": listing(
+                "MO",
+                CertificateAuthority.create_root(
+                    ca_name("MO Test CA", "SealBridge Test", "CN"), generate_key(KeyKind.ECDSA_P256)
+                ),
+            ),
+        },
+        (agreement("SZ", "HK"),),
+    )
+    return World(
+        now,
+        server,
+        cas["sz-sm2"],
+        cas["sz-ec"],
+        stranger,
+        federation,
+        HttpTimeStamper(server.tsa_url("sz")),
+    )
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    with AuthorityServer() as server:
+        yield build_world(server)
+
+
+def _verify(world: World, container: bytes, content: bytes = CONTENT) -> tuple[Indication, str]:
+    report = verify_detached_cms(
+        container,
+        content,
+        "contract.p7s",
+        world.federation,
+        JURISDICTIONS,
+        revocation=OcspRevocationSource(),
+    )
+    (sig,) = report.signatures
+    assert sig.kind is SignatureKind.CMS
+    return sig.indication, "\n".join(sig.details) + f"\n{sig.sub_indication}"
+
+
+def _sign(signer: Signer, content: bytes = CONTENT, **kwargs: object) -> bytes:
+    hash_name = "sm3" if signer.key.kind is KeyKind.SM2 else "sha256"
+    return sign_detached(
+        digest(hash_name, content),
+        signer.key,
+        signer.certificate,
+        (signer.ca.certificate,),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("kind", [KeyKind.SM2, KeyKind.ECDSA_P256, KeyKind.RSA_2048])
+def test_detached_signature_passes_and_is_recognised(world: World, kind: KeyKind) -> None:
+    signer = world.firm(kind)
+    report = verify_detached_cms(
+        _sign(signer),
+        CONTENT,
+        "c.p7s",
+        world.federation,
+        JURISDICTIONS,
+        revocation=OcspRevocationSource(),
+    )
+    (sig,) = report.signatures
+    assert sig.indication is Indication.TOTAL_PASSED, sig.details
+    assert {j: r.recognised for j, r in sig.recognition.items()} == {
+        "SZ": True,
+        "HK": True,
+        "MO": False,
+    }
+    assert any("is good per" in line for line in sig.details)
+
+
+def test_other_content_is_hash_failure(world: World) -> None:
+    indication, text = _verify(world, _sign(world.firm(KeyKind.SM2)), CONTENT + b"!")
+    assert indication is Indication.TOTAL_FAILED
+    assert text.endswith("HASH_FAILURE")
+
+
+def test_flipped_signature_is_crypto_failure(world: World) -> None:
+    container = _sign(world.firm(KeyKind.SM2))
+    info = cms.ContentInfo.load(container)
+    value = bytearray(info["content"]["signer_infos"][0]["signature"].native)
+    value[-1] ^= 1
+    info["content"]["signer_infos"][0]["signature"] = bytes(value)
+    indication, text = _verify(world, info.dump(force=True))
+    assert indication is Indication.TOTAL_FAILED
+    assert text.endswith("SIG_CRYPTO_FAILURE")
+
+
+def test_revoked_signer_is_revoked(world: World) -> None:
+    signer = world.firm(KeyKind.SM2, "深圳市已吊销示例有限公司")
+    world.sm2_ca.revoke(signer.certificate, at=world.now - timedelta(days=1))
+    indication, text = _verify(world, _sign(signer))
+    assert indication is Indication.TOTAL_FAILED
+    assert text.endswith("REVOKED")
+
+
+def test_unlisted_ca_is_indeterminate(world: World) -> None:
+    signer = world.issue(world.stranger_ca, KeyKind.SM2, "Stranger Ltd")
+    indication, text = _verify(world, _sign(signer))
+    assert indication is Indication.INDETERMINATE
+    assert text.endswith("NO_CERTIFICATE_CHAIN_FOUND")
+
+
+def test_timestamped_signature_is_b_t(world: World) -> None:
+    signer = world.firm(KeyKind.SM2)
+    report = verify_detached_cms(
+        _sign(signer, timestamper=world.timestamper),
+        CONTENT,
+        "c.p7s",
+        world.federation,
+        JURISDICTIONS,
+        revocation=OcspRevocationSource(),
+    )
+    (sig,) = report.signatures
+    assert sig.indication is Indication.TOTAL_PASSED, sig.details
+    assert sig.level == "B-T"
+    assert any("TSA is trusted" in line for line in sig.details)
+
+
+@pytest.mark.parametrize("data", [b"", b"not cms", bytes(range(256))])
+def test_garbage_is_malformed_input(world: World, data: bytes) -> None:
+    with pytest.raises(MalformedInput, match="malformed CMS signature"):
+        verify_detached_cms(data, CONTENT, "g.p7s", world.federation, ["SZ"])
+
+
+@pytest.mark.skipif(not OPENSSL, reason="openssl not installed")
+def test_openssl_cades_signature_verifies(world: World, tmp_path: Path) -> None:
+    """A CAdES signature made by ``openssl cms -sign -cades``, not by us."""
+    signer = world.firm(KeyKind.ECDSA_P256, "深圳市开放示例有限公司")
+    key: KeyHandle = signer.key
+    assert isinstance(key, SoftwareKey)
+    (tmp_path / "key.pem").write_bytes(key.private_key_pem(b"test-pass"))
+    (tmp_path / "cert.pem").write_bytes(pem.armor("CERTIFICATE", signer.certificate.dump()))
+    (tmp_path / "content.bin").write_bytes(CONTENT)
+    subprocess.run(
+        [
+            "openssl",
+            "cms",
+            "-sign",
+            "-binary",
+            "-cades",
+            "-md",
+            "sha256",
+            "-in",
+            str(tmp_path / "content.bin"),
+            "-signer",
+            str(tmp_path / "cert.pem"),
+            "-inkey",
+            str(tmp_path / "key.pem"),
+            "-passin",
+            "pass:test-pass",
+            "-outform",
+            "DER",
+            "-out",
+            str(tmp_path / "sig.p7s"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    indication, text = _verify(world, (tmp_path / "sig.p7s").read_bytes())
+    assert indication is Indication.TOTAL_PASSED, text
+    assert "signing-certificate-v2 (sha256) names the signer's certificate" in text
