@@ -123,10 +123,6 @@ def verify(
         fail(f"nothing to verify in {', '.join(map(str, files))}: no files of kinds {kinds}")
     if output is OutputFormat.HTML and out is None and len(inputs) > 1:
         fail("--format html with several files needs --out FILE")
-    if when is not None and any(i.path.suffix.lower() == ".pdf" for i in inputs):
-        typer.echo(
-            "note: --at applies to seals and stamps; PDF signatures are judged now", err=True
-        )
     options = Options(trust, tuple(codes), policy, at=when, offline=offline)
     try:
         with _progress(len(inputs)) as done:

@@ -66,7 +66,9 @@ class Verifiers:
             federation=federation,
             jurisdictions=options.jurisdictions,
             at=options.at,
-            pdf_context=federation_context(federation, fetch=not options.offline),
+            pdf_context=federation_context(
+                federation, fetch=not options.offline, at=options.at
+            ),
             attachments=seal_attachment_verifier(federation, revocation=revocation),
             revocation=revocation,
         )

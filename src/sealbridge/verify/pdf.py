@@ -1,38 +1,44 @@
-"""PAdES verification: pyHanko checks each signature; SealBridge adds ETSI indications,
-the modification verdict and recognition per jurisdiction.
+"""PAdES verification: pyHanko checks each signature's bytes, value, chain and timestamp;
+SealBridge adds what happened to the file afterwards, ETSI indications per check, and
+recognition per jurisdiction.
 
 Each signature is validated once against the whole federation's anchors; recognition in
-each jurisdiction is then decided from the validated path by ``TrustView``.
+each jurisdiction is then decided from the validated path by ``TrustView``. Later
+revisions are judged by ``verify.changes`` (each revision walked once per file, so the
+cost grows with the number of signatures, not its square), not by pyHanko's difference
+analysis, which re-reads every revision for every signature and misses appended bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Protocol
 
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import (
-    DocumentTimestampStatus,
-    PdfSignatureStatus,
-    SignatureCoverageLevel,
-)
+from pyhanko.sign.validation.status import DocumentTimestampStatus, PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
+from sealbridge.documents.pdf.reader import open_pdf
 from sealbridge.errors import MalformedInput
 from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
+from sealbridge.verify import pades_checks
+from sealbridge.verify.changes import ChangePolicy, analyse_after
+from sealbridge.verify.changes.analyse import StructureCache
 from sealbridge.verify.cms import is_national, verify_pdf_cms
 from sealbridge.verify.report.model import (
+    Check,
     Indication,
     Recognition,
     SignatureKind,
@@ -41,8 +47,37 @@ from sealbridge.verify.report.model import (
 )
 from sealbridge.verify.revocation import OcspRevocationSource, RevocationSource
 
-# Makes a fresh validation context, seeded with the document's DSS when it has one.
-ContextFactory = Callable[[DocumentSecurityStore | None], ValidationContext]
+
+@dataclass(frozen=True)
+class DssContent:
+    """A document's DSS, parsed once per file and shared by every signature's context."""
+
+    certificates: tuple[x509.Certificate, ...]
+    ocsps: tuple[asn1_ocsp.OCSPResponse, ...]
+    crls: tuple[asn1_crl.CertificateList, ...]
+
+    @classmethod
+    def read(cls, reader: PdfFileReader) -> DssContent | None:
+        if "/DSS" not in reader.root:
+            return None
+        try:
+            dss = DocumentSecurityStore.read_dss(reader)
+            return cls(
+                tuple(dss.load_certs()),
+                tuple(asn1_ocsp.OCSPResponse.load(r.get_object().data) for r in dss.ocsps),
+                tuple(asn1_crl.CertificateList.load(r.get_object().data) for r in dss.crls),
+            )
+        except (PdfError, ValueError, KeyError, TypeError) as exc:
+            raise MalformedInput("PDF", f"unreadable document security store: {exc}") from exc
+
+
+class ContextFactory(Protocol):
+    """Makes a fresh validation context (pyHanko's cannot outlive an event loop)."""
+
+    def __call__(
+        self, dss: DssContent | None, *, revocation_mode: str = "hard-fail"
+    ) -> ValidationContext: ...
+
 
 # Signatures on attached seals are checked by a plug-in so the PDF path stays one idea.
 AttachmentVerifier = Callable[
@@ -50,26 +85,26 @@ AttachmentVerifier = Callable[
 ]
 
 
-def federation_context(federation: Federation, *, fetch: bool = True) -> ContextFactory:
+def federation_context(
+    federation: Federation, *, fetch: bool = True, at: datetime | None = None
+) -> ContextFactory:
     """Validation contexts trusting every service on every federation trust list.
 
     Validation data embedded in the document (its DSS) is used first, so B-LT and B-LTA
     files verify offline; with ``fetch`` the responders named in certificates are asked
-    too (soft-fail: unreachable responders leave revocation open, never crash).
+    too. ``at`` validates as of that time instead of now.
     """
     anchors = federation.all_certificates()
 
-    def make(dss: DocumentSecurityStore | None) -> ValidationContext:
-        if dss is not None:
-            return dss.as_validation_context(
-                {"trust_roots": anchors, "allow_fetching": fetch, "revocation_mode": "hard-fail"}
-            )
+    def make(dss: DssContent | None, *, revocation_mode: str = "hard-fail") -> ValidationContext:
         return ValidationContext(
             trust_roots=anchors,
+            other_certs=list(dss.certificates) if dss else [],
+            ocsps=list(dss.ocsps) if dss else [],
+            crls=list(dss.crls) if dss else [],
             allow_fetching=fetch,
-            revocation_mode="hard-fail",
-            ocsps=[],
-            crls=[],
+            revocation_mode=revocation_mode,
+            moment=at,
         )
 
     return make
@@ -84,23 +119,22 @@ def verify_pdf(
     context: ContextFactory | None = None,
     attachment_verifier: AttachmentVerifier | None = None,
     revocation: RevocationSource | None = None,
+    password: str | None = None,
+    changes: ChangePolicy | None = None,
 ) -> ValidationReport:
     """Every signature of ``data``; SM2 ones, which pyHanko cannot check, by ``verify.cms``.
 
     ``revocation`` answers for those SM2 signatures (default: the OCSP responders their
-    certificates name); pyHanko's own path fetches what ``context`` allows.
+    certificates name); pyHanko's own path fetches what ``context`` allows. Files whose
+    cross-reference data is broken are read through ``documents.pdf.reader``, which
+    repairs only what no signature covers or what the bytes leave no doubt about; the
+    repairs are listed in the report's notes.
     """
-    try:
-        reader = PdfFileReader(io.BytesIO(data), strict=False)
-        embedded = list(reader.embedded_signatures)
-    except (PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
-        raise MalformedInput("PDF", str(exc) or type(exc).__name__) from exc
+    opened = open_pdf(data, password=password)
+    reader, embedded = opened.reader, list(opened.signatures)
     make_context = context or federation_context(federation)
-    has_dss = "/DSS" in reader.root
-    try:
-        dss = DocumentSecurityStore.read_dss(reader) if has_dss else None
-    except (PdfError, ValueError, KeyError, TypeError) as exc:
-        raise MalformedInput("PDF", f"unreadable document security store: {exc}") from exc
+    dss = DssContent.read(reader)
+    structures: StructureCache = {}
     reports: list[SignatureReport] = []
     last_doc_ts = max(
         (i for i, s in enumerate(embedded) if s.sig_object_type == "/DocTimeStamp"), default=-1
@@ -115,9 +149,12 @@ def verify_pdf(
                 revocation=revocation if revocation is not None else OcspRevocationSource(),
             )
         else:
-            report = _verify_one(sig, index, federation, jurisdictions, lambda: make_context(dss))
-        if report.kind is SignatureKind.PADES and report.level == "B-T" and has_dss:
-            report = _with_level(report, "B-LTA" if last_doc_ts > index else "B-LT")
+            later = _later_changes(data, sig, changes or ChangePolicy(), structures)
+            report = _verify_one(
+                sig, index, federation, jurisdictions, _Contexts(make_context, dss), later
+            )
+        if report.kind is SignatureKind.PADES and report.level == "B-T" and dss is not None:
+            report = replace(report, level="B-LTA" if last_doc_ts > index else "B-LT")
         reports.append(report)
         if attachment_verifier is not None and report.kind is SignatureKind.PADES:
             reports.extend(attachment_verifier(reader, sig, report))
@@ -126,6 +163,44 @@ def verify_pdf(
         sha256=hashlib.sha256(data).hexdigest(),
         validated_at=datetime.now(UTC),
         signatures=tuple(reports),
+        notes=tuple(f"repaired: {repair}" for repair in opened.repairs),
+    )
+
+
+@dataclass(frozen=True)
+class _Contexts:
+    make: ContextFactory
+    dss: DssContent | None
+
+    def strict(self) -> ValidationContext:
+        return self.make(self.dss)
+
+    def tolerant(self) -> ValidationContext:
+        """Missing revocation data tolerated: tells that cause apart from the others."""
+        return self.make(self.dss, revocation_mode="soft-fail")
+
+
+@dataclass(frozen=True)
+class _Later:
+    """What later revisions did, as checks, with the lines and flag the report shows."""
+
+    checks: tuple[Check, ...]
+    lines: tuple[str, ...]
+    modified: bool
+
+
+def _later_changes(
+    data: bytes, sig: EmbeddedPdfSignature, policy: ChangePolicy, structures: StructureCache
+) -> _Later:
+    try:
+        analysis = analyse_after(data, sig, policy=policy, structures=structures)
+    except MalformedInput as exc:
+        check = pades_checks.unanalysable(exc.reason)
+        return _Later((check,), (check.detail,), False)
+    return _Later(
+        tuple(pades_checks.change_checks(analysis)),
+        analysis.lines,
+        analysis.modified_after_signing,
     )
 
 
@@ -134,26 +209,15 @@ def _verify_one(
     index: int,
     federation: Federation,
     jurisdictions: Sequence[str],
-    make_context: Callable[[], ValidationContext],
+    contexts: _Contexts,
+    later: _Later,
 ) -> SignatureReport:
     is_doc_ts = sig.sig_object_type == "/DocTimeStamp"
     kind = SignatureKind.DOC_TIMESTAMP if is_doc_ts else SignatureKind.PADES
     sig_id = sig.field_name or f"signature-{index + 1}"
+    signer = _signer_name(sig)
     try:
-        subject = sig.signer_cert.subject
-        signer = str(subject.native.get("common_name") or subject.human_friendly)
-    except (ValueError, KeyError, AttributeError):
-        signer = "unknown"
-    try:
-        status: PdfSignatureStatus | DocumentTimestampStatus
-        if is_doc_ts:
-            status = validate_pdf_timestamp(sig, validation_context=make_context())
-        else:
-            status = validate_pdf_signature(
-                sig,
-                signer_validation_context=make_context(),
-                ts_validation_context=make_context(),
-            )
+        status = _validate(sig, contexts.strict)
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
         return SignatureReport(
             id=sig_id,
@@ -162,16 +226,21 @@ def _verify_one(
             signing_time=None,
             indication=Indication.TOTAL_FAILED,
             sub_indication="FORMAT_FAILURE",
-            modified_after_signing=False,
+            modified_after_signing=later.modified,
+            changes=later.lines,
             details=(f"cannot validate: {exc}",),
             recognition={
                 j: Recognition(False, "signature cannot be validated") for j in jurisdictions
             },
         )
-    indication, sub, details = _indication(status)
-    modified, changes = _modifications(status)
-    if modified and indication is Indication.TOTAL_PASSED:
-        indication, sub = Indication.TOTAL_FAILED, "SIG_CONSTRAINTS_FAILURE"
+
+    def revocation_only_problem() -> bool:
+        tolerant = _validate(sig, contexts.tolerant)
+        return tolerant.validation_path is not None and tolerant.trust_problem_indic is None
+
+    checks = pades_checks.status_checks(status, revocation_only_problem=revocation_only_problem)
+    checks += later.checks
+    indication, sub = pades_checks.verdict(checks)
     when = _best_signature_time(status)
     path: list[x509.Certificate] = (
         list(status.validation_path.iter_certs(include_root=True))
@@ -181,11 +250,12 @@ def _verify_one(
     level = None
     if isinstance(status, PdfSignatureStatus):
         level = "B-T" if status.timestamp_validity is not None else "B-B"
+    worst = next((c for c in checks if c.indication is indication), None)
     recognition = {}
     if kind is SignatureKind.PADES:
         for j in jurisdictions:
             recognition[j] = _recognise(
-                federation, j, when, (indication, sub, details), path, Scope.E_SIGNATURE
+                federation, j, when, (indication, sub, worst), path, Scope.E_SIGNATURE
             )
     return SignatureReport(
         id=sig_id,
@@ -194,68 +264,38 @@ def _verify_one(
         signing_time=when,
         indication=indication,
         sub_indication=sub,
-        modified_after_signing=modified,
-        changes=changes,
+        modified_after_signing=later.modified,
+        changes=later.lines,
         level=level,
         chain=tuple(c.subject.human_friendly for c in path),
-        details=details,
+        details=tuple(pades_checks.line(c) for c in checks),
         recognition=recognition,
+        checks=tuple(checks),
+        digest_algorithm=str(sig.md_algorithm),
+        public_key=pades_checks.public_key_label(sig.signer_cert.public_key),
     )
 
 
-def _indication(
-    status: PdfSignatureStatus | DocumentTimestampStatus,
-) -> tuple[Indication, str | None, tuple[str, ...]]:
-    if not status.intact:
-        return Indication.TOTAL_FAILED, "HASH_FAILURE", ("signed bytes do not match the digest",)
-    if not status.valid:
-        return Indication.TOTAL_FAILED, "SIG_CRYPTO_FAILURE", ("signature value is invalid",)
-    if status.revocation_details is not None:
-        rev = status.revocation_details
-        who = "a CA certificate in the chain" if rev.ca_revoked else "the signer's certificate"
-        return (
-            Indication.TOTAL_FAILED,
-            "REVOKED",
-            (
-                f"{who} was revoked at {rev.revocation_date.isoformat()} "
-                f"({rev.revocation_reason.native})",
-            ),
-        )
-    if status.trust_problem_indic is not None or status.validation_path is None:
-        problem = status.trust_problem_indic
-        sub = str(problem.standard_name) if problem else "NO_CERTIFICATE_CHAIN_FOUND"
-        if status.validation_path is None:
-            return Indication.INDETERMINATE, sub, ("no chain to a trusted anchor",)
-        return (
-            Indication.INDETERMINATE,
-            sub,
-            ("chain to a trusted anchor found, but not validated (e.g. revocation unknown)",),
-        )
-    coverage = status.coverage
-    if coverage not in (SignatureCoverageLevel.ENTIRE_FILE, SignatureCoverageLevel.ENTIRE_REVISION):
-        return (
-            Indication.TOTAL_FAILED,
-            "FORMAT_FAILURE",
-            ("byte range does not cover the revision",),
-        )
-    if isinstance(status, PdfSignatureStatus) and status.timestamp_validity is not None:
-        ts = status.timestamp_validity
-        if not (ts.intact and ts.valid):
-            return Indication.TOTAL_FAILED, "HASH_FAILURE", ("signature timestamp is invalid",)
-    return Indication.TOTAL_PASSED, None, ()
+def _validate(
+    sig: EmbeddedPdfSignature, make: Callable[[], ValidationContext]
+) -> PdfSignatureStatus | DocumentTimestampStatus:
+    """pyHanko's checks of the signature itself; later revisions are ``verify.changes``'s."""
+    if sig.sig_object_type == "/DocTimeStamp":
+        return validate_pdf_timestamp(sig, validation_context=make(), skip_diff=True)
+    return validate_pdf_signature(
+        sig,
+        signer_validation_context=make(),
+        ts_validation_context=make(),
+        skip_diff=True,
+    )
 
 
-def _modifications(
-    status: PdfSignatureStatus | DocumentTimestampStatus,
-) -> tuple[bool, tuple[str, ...]]:
-    level = status.modification_level
-    changes: list[str] = []
-    if level is not None and level is not ModificationLevel.NONE:
-        changes.append(f"later revisions: {level.name.lower().replace('_', ' ')}")
-    modified = level is ModificationLevel.OTHER or status.docmdp_ok is False
-    if status.docmdp_ok is False:
-        changes.append("later revisions exceed the certification (DocMDP) permissions")
-    return modified, tuple(changes)
+def _signer_name(sig: EmbeddedPdfSignature) -> str:
+    try:
+        subject = sig.signer_cert.subject
+        return str(subject.native.get("common_name") or subject.human_friendly)
+    except (ValueError, KeyError, AttributeError):
+        return "unknown"
 
 
 def _best_signature_time(status: PdfSignatureStatus | DocumentTimestampStatus) -> datetime | None:
@@ -270,13 +310,13 @@ def _recognise(
     federation: Federation,
     jurisdiction: str,
     when: datetime | None,
-    outcome: tuple[Indication, str | None, tuple[str, ...]],
+    outcome: tuple[Indication, str | None, Check | None],
     path: Sequence[x509.Certificate],
     scope: Scope,
 ) -> Recognition:
-    indication, sub, details = outcome
+    indication, sub, worst = outcome
     if indication is Indication.TOTAL_FAILED:
-        reason = f": {details[0]}" if details else ""
+        reason = f": {worst.detail}" if worst else ""
         return Recognition(False, f"signature is {indication.value}/{sub}{reason}")
     if not path:
         if sub == "NO_CERTIFICATE_CHAIN_FOUND":
@@ -287,7 +327,3 @@ def _recognise(
     if decision.recognised and indication is Indication.INDETERMINATE:
         return Recognition(None, f"{decision.rule}, but signature is INDETERMINATE/{sub}")
     return Recognition(decision.recognised, decision.rule)
-
-
-def _with_level(report: SignatureReport, level: str) -> SignatureReport:
-    return replace(report, level=level)

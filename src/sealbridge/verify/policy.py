@@ -10,7 +10,8 @@ chain to a trusted anchor) keep the verifier's indication whatever the policy sa
 
 The default policy (``DEFAULT_LEVELS``) is ETSI EN 319 102-1's reading: everything that
 makes a signature INDETERMINATE or FAILED there is FAIL; a seal no status list covers
-is a WARN, since nothing is held against it; later allowed revisions and a missing
+is a WARN, since nothing is held against it, and so are later changes that the
+certification permits but that alter what a page shows; later allowed revisions and a missing
 signature timestamp (B-B) are INFO. A policy file is TOML and names only what differs::
 
     name = "bank-2026"
@@ -56,6 +57,7 @@ DEFAULT_LEVELS: Mapping[Constraint, Level] = {
     Constraint.WEAK_ALGORITHM: Level.FAIL,
     Constraint.MODIFIED_AFTER_SIGNING: Level.FAIL,
     Constraint.UNSIGNED_CHANGES: Level.INFO,
+    Constraint.SUSPICIOUS_CHANGES: Level.WARN,
     Constraint.TIMESTAMP_MISSING: Level.INFO,
     Constraint.SEAL_STATUS_UNKNOWN: Level.WARN,
     Constraint.SIGNED_DATA_MISSING: Level.FAIL,

@@ -31,6 +31,9 @@ from sealbridge.verify.changes.model import (
 )
 from sealbridge.verify.changes.structure import Budget, Key, Structure, walk
 
+# Walked revisions of one file, by revision number; shared by all its signatures.
+StructureCache = dict[int, Structure]
+
 _PARSE_ERRORS = (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError)
 
 
@@ -41,17 +44,21 @@ def analyse_changes(
     policy: ChangePolicy | None = None,
     docmdp: int | None = None,
     reader: PdfFileReader | None = None,
+    structures: StructureCache | None = None,
 ) -> ChangeAnalysis:
     """Analyse what the file adds after the revision ending at ``signature_byte_range_end``.
 
     ``docmdp`` overrides the certification level read from the signed revision (1-3);
-    pass ``reader`` to reuse an already parsed file.
+    pass ``reader`` to reuse an already parsed file, and the same ``structures`` for
+    every signature of one file, so each revision is walked once, not once per
+    signature (which made the cost grow with the square of the signature count).
     """
     policy = policy or ChangePolicy()
     budget = Budget(policy.max_objects, policy.time_limit)
     try:
         reader = reader or PdfFileReader(io.BytesIO(data), strict=False)
-        return _analyse(data, signature_byte_range_end, policy, docmdp, reader, budget)
+        cache = structures if structures is not None else {}
+        return _analyse(data, signature_byte_range_end, policy, docmdp, reader, budget, cache)
     except RecursionError as exc:
         raise MalformedInput("PDF", "objects are nested too deeply to analyse") from exc
     except _PARSE_ERRORS as exc:
@@ -64,13 +71,16 @@ def analyse_after(
     *,
     policy: ChangePolicy | None = None,
     reader: PdfFileReader | None = None,
+    structures: StructureCache | None = None,
 ) -> ChangeAnalysis:
     """The hook for ``verify_pdf``: the signature's byte range says where its revision ends."""
     byte_range = list(signature.byte_range)
     if len(byte_range) != 4:
         raise MalformedInput("PDF", f"signature byte range {byte_range} is not four numbers")
     end = int(byte_range[2]) + int(byte_range[3])
-    return analyse_changes(data, end, policy=policy, reader=reader or signature.reader)
+    return analyse_changes(
+        data, end, policy=policy, reader=reader or signature.reader, structures=structures
+    )
 
 
 def _analyse(
@@ -80,6 +90,7 @@ def _analyse(
     docmdp: int | None,
     reader: PdfFileReader,
     budget: Budget,
+    cache: StructureCache,
 ) -> ChangeAnalysis:
     changes = byte_range_changes(data, signed_end)
     signed = find_signed_revision(reader, data, signed_end)
@@ -94,14 +105,20 @@ def _analyse(
             "PDF",
             f"{later} revisions after the signature exceed the limit of {policy.max_revisions}",
         )
-    before = walk(reader.get_historical_resolver(signed), budget)
+
+    def structure(revision: int) -> Structure:
+        if revision not in cache:
+            cache[revision] = walk(reader.get_historical_resolver(revision), budget)
+        return cache[revision]
+
+    before = structure(signed)
     level = docmdp if docmdp is not None else docmdp_level(reader.get_historical_resolver(signed))
     touched: set[Key] = set()
     staged: set[Key] = set()
     after = before
     for revision in range(signed + 1, total):
         budget.check_time()
-        after = walk(reader.get_historical_resolver(revision), budget)
+        after = structure(revision)
         ctx = Context(reader, signed, revision, signed_end, before, after, level, budget)
         changes += RevisionJudge(ctx, touched, staged).run()
     changes += _unsigned_signature_fields(before, after)

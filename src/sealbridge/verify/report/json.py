@@ -17,6 +17,7 @@ def report_to_dict(report: ValidationReport) -> dict[str, Any]:
         "signatures": [_signature(s) for s in report.signatures],
         "policy": report.policy,
         "accepted": report.accepted,
+        "notes": list(report.notes),
     }
 
 

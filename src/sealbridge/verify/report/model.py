@@ -40,6 +40,9 @@ class Constraint(StrEnum):
     WEAK_ALGORITHM = "weak-algorithm"
     MODIFIED_AFTER_SIGNING = "modified-after-signing"
     UNSIGNED_CHANGES = "unsigned-changes"
+    # Later changes the certification permits but that alter what a page shows (the
+    # "replace" shadow attack uses exactly these).
+    SUSPICIOUS_CHANGES = "suspicious-changes"
     TIMESTAMP_MISSING = "timestamp-missing"
     SEAL_STATUS_UNKNOWN = "seal-status-unknown"
     SIGNED_DATA_MISSING = "signed-data-missing"
@@ -108,6 +111,8 @@ class ValidationReport:
     # Set by ``verify.policy.apply_policy``: the policy's name and its verdict.
     policy: str | None = None
     accepted: bool | None = None
+    # What the reader had to do to read the file at all (e.g. repaired cross-references).
+    notes: tuple[str, ...] = ()
 
     @property
     def all_passed_and_recognised(self) -> bool:

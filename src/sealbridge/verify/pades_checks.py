@@ -1,0 +1,189 @@
+"""One PDF signature's checks, each tied to what it found (ETSI EN 319 102-1 terms).
+
+pyHanko answers "is it intact, is the value valid, is there a trusted path, is the
+timestamp good"; the change analysis answers "what happened to the file afterwards".
+This module turns both into ``Check`` values, so the report says every check made and a
+validation policy can weigh the ones tied to a ``Constraint`` (missing revocation data,
+an expired certificate, a missing timestamp, later changes) without parsing prose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from asn1crypto import keys
+from pyhanko.sign.validation.status import (
+    DocumentTimestampStatus,
+    PdfSignatureStatus,
+    SignatureCoverageLevel,
+)
+
+from sealbridge.verify.changes import ChangeAnalysis, Verdict
+from sealbridge.verify.report.model import Check, Constraint, Indication
+
+Status = PdfSignatureStatus | DocumentTimestampStatus
+
+_EXPIRY = frozenset({"OUT_OF_BOUNDS_NO_POE", "OUT_OF_BOUNDS_NOT_REVOKED", "EXPIRED"})
+_PASSED = Indication.TOTAL_PASSED
+_FAILED = Indication.TOTAL_FAILED
+_OPEN = Indication.INDETERMINATE
+
+
+def status_checks(status: Status, *, revocation_only_problem: Callable[[], bool]) -> list[Check]:
+    """Integrity, value, coverage, chain (with revocation) and timestamp, in that order.
+
+    ``revocation_only_problem`` is asked only when a path was found but not validated:
+    it says whether the path validates once missing revocation data is tolerated, which
+    is how "no revocation data" is told apart from other chain failures.
+    """
+    checks = [
+        _check(
+            "integrity",
+            status.intact,
+            "the signed bytes match the digest",
+            "the signed bytes do not match the digest",
+            "HASH_FAILURE",
+        ),
+        _check(
+            "signature-value",
+            status.valid,
+            "the signature value is valid",
+            "the signature value is invalid",
+            "SIG_CRYPTO_FAILURE",
+        ),
+        _coverage(status.coverage),
+        _chain(status, revocation_only_problem),
+    ]
+    if isinstance(status, PdfSignatureStatus):
+        checks.append(_timestamp(status))
+    return checks
+
+
+def change_checks(analysis: ChangeAnalysis) -> list[Check]:
+    """Later revisions: not allowed fails, suspicious (permitted but visible) warns."""
+    worst = analysis.verdict
+    if worst is Verdict.NOT_ALLOWED:
+        return [
+            Check(
+                "modification",
+                _FAILED,
+                "SIG_CONSTRAINTS_FAILURE",
+                analysis.summary,
+                Constraint.MODIFIED_AFTER_SIGNING,
+            )
+        ]
+    if worst is Verdict.SUSPICIOUS:
+        return [
+            Check("modification", _PASSED, None, analysis.summary, Constraint.SUSPICIOUS_CHANGES)
+        ]
+    if analysis.later_revisions:
+        return [Check("modification", _PASSED, None, analysis.summary, Constraint.UNSIGNED_CHANGES)]
+    return [Check("modification", _PASSED, None, analysis.summary)]
+
+
+def unanalysable(reason: str) -> Check:
+    """Nothing can be said about later revisions: the signature cannot pass."""
+    return Check("modification", _OPEN, "FORMAT_FAILURE", f"later revisions unreadable: {reason}")
+
+
+def verdict(checks: Sequence[Check]) -> tuple[Indication, str | None]:
+    """The worst indication over all checks, named by its first occurrence."""
+    for level in (_FAILED, _OPEN):
+        first = next((c for c in checks if c.indication is level), None)
+        if first is not None:
+            return level, first.sub_indication
+    return _PASSED, None
+
+
+def line(check: Check) -> str:
+    """The report line, in the same ``step: ok/FAILED — detail [IND/SUB]`` form as seals."""
+    if check.indication is _PASSED:
+        return f"{check.name}: ok — {check.detail}"
+    return (
+        f"{check.name}: FAILED — {check.detail} [{check.indication.value}/{check.sub_indication}]"
+    )
+
+
+def public_key_label(key: keys.PublicKeyInfo) -> str:
+    """``rsa-2048``, ``ec-secp256r1``, ``sm2``: what the weak-algorithm constraint reads."""
+    algorithm = key.algorithm
+    if algorithm == "rsa":
+        return f"rsa-{key.bit_size}"
+    if algorithm == "ec":
+        curve = key.curve[1]
+        return "sm2" if curve == "sm2p256v1" else f"ec-{curve}"
+    return str(algorithm)
+
+
+def _check(name: str, ok: bool, good: str, bad: str, sub: str) -> Check:
+    return Check(name, _PASSED, None, good) if ok else Check(name, _FAILED, sub, bad)
+
+
+def _coverage(coverage: SignatureCoverageLevel | None) -> Check:
+    if coverage in (SignatureCoverageLevel.ENTIRE_FILE, SignatureCoverageLevel.ENTIRE_REVISION):
+        return Check("coverage", _PASSED, None, "the byte range covers its whole revision")
+    return Check(
+        "coverage", _FAILED, "FORMAT_FAILURE", "the byte range does not cover its revision"
+    )
+
+
+def _chain(status: Status, revocation_only_problem: Callable[[], bool]) -> Check:
+    revoked = status.revocation_details
+    if revoked is not None:
+        who = "a CA certificate in the chain" if revoked.ca_revoked else "the signer's certificate"
+        return Check(
+            "chain",
+            _FAILED,
+            "REVOKED",
+            f"{who} was revoked at {revoked.revocation_date.isoformat()} "
+            f"({revoked.revocation_reason.native})",
+        )
+    if status.validation_path is None:
+        return Check("chain", _OPEN, "NO_CERTIFICATE_CHAIN_FOUND", "no chain to a trusted anchor")
+    problem = status.trust_problem_indic
+    if problem is None:
+        return Check("chain", _PASSED, None, "the chain to a trusted anchor is valid")
+    sub = str(problem.standard_name)
+    if sub in _EXPIRY:
+        return Check(
+            "chain",
+            _OPEN,
+            sub,
+            "a certificate in the chain had expired and nothing proves an earlier signing time",
+            Constraint.SIGNING_CERTIFICATE_EXPIRED,
+        )
+    if revocation_only_problem():
+        return Check(
+            "revocation",
+            _OPEN,
+            "TRY_LATER",
+            "no revocation data for the chain, in the file or from its responders",
+            Constraint.REVOCATION_DATA_MISSING,
+        )
+    return Check("chain", _OPEN, sub, "a chain to a trusted anchor was found but does not validate")
+
+
+def _timestamp(status: PdfSignatureStatus) -> Check:
+    stamp = status.timestamp_validity
+    if stamp is None:
+        return Check(
+            "timestamp",
+            _PASSED,
+            None,
+            "no signature timestamp (PAdES B-B): the signing time is the signer's claim",
+            Constraint.TIMESTAMP_MISSING,
+        )
+    if not (stamp.intact and stamp.valid):
+        return Check("timestamp", _FAILED, "HASH_FAILURE", "the signature timestamp is invalid")
+    if stamp.trust_problem_indic is not None or stamp.validation_path is None:
+        # ETSI EN 319 102-1: an unusable timestamp proves nothing, but breaks nothing.
+        return Check(
+            "timestamp",
+            _PASSED,
+            None,
+            "the signature timestamp's TSA cannot be validated: it proves no signing time",
+            Constraint.TIMESTAMP_MISSING,
+        )
+    return Check(
+        "timestamp", _PASSED, None, f"timestamped at {stamp.timestamp.isoformat()} by a trusted TSA"
+    )
