@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from asn1crypto import x509
 
@@ -37,13 +38,16 @@ class Federation:
 
     def listing(self, certificate: x509.Certificate) -> list[tuple[str, TrustService]]:
         """Every (territory, service) whose identity is this certificate."""
-        der = certificate.dump()
-        return [
-            (territory, service)
-            for territory, tl in self.trust_lists.items()
-            for service in tl.services()
-            if service.certificate.dump() == der
-        ]
+        return self._by_der.get(certificate.dump(), [])
+
+    @cached_property
+    def _by_der(self) -> dict[bytes, list[tuple[str, TrustService]]]:
+        """Listings by certificate DER, built once: every recognition decision asks."""
+        found: dict[bytes, list[tuple[str, TrustService]]] = {}
+        for territory, tl in self.trust_lists.items():
+            for service in tl.services():
+                found.setdefault(service.certificate.dump(), []).append((territory, service))
+        return found
 
     def all_certificates(self) -> list[x509.Certificate]:
         return [s.certificate for tl in self.trust_lists.values() for s in tl.services()]

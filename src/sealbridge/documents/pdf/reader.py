@@ -284,8 +284,11 @@ def _parse_everything(reader: PdfFileReader, limits: ReadLimits) -> None:
             count += 1
             if count > limits.max_objects:
                 raise PdfLimitExceeded(f"more than {limits.max_objects} objects (limit)")
+            # An object's current definition is read as pyHanko will read it later, so the
+            # parse is cached once (signature contents are large hex strings).
+            current = revision == last or xrefs.get_last_change(ref) == revision
             try:
-                obj = reader.get_object(ref, revision=None if revision == last else revision)
+                obj = reader.get_object(ref, revision=None if current else revision)
             except PdfDecodeLimitError:
                 raise
             except _PARSE_ERRORS:

@@ -1,0 +1,144 @@
+"""Verification cost against the number of signatures: 1, 10 and 30 in one document.
+
+One bilingual contract is signed N times (PAdES B-B, one incremental revision each, by
+firms of one CA on the trust list). Each document is verified whole, as a relying party
+would: by pyHanko's ``validate_pdf_signature`` for every signature (its default, with
+its difference analysis) and by ``sealbridge.verify.pdf.verify_pdf`` (offline, the same
+root), in the same run on the same machine. Printed: seconds per document, per
+signature, the ratio to pyHanko, and each one's cost relative to its own 1-signature
+document (linear growth means 10x for 10 signatures, 30x for 30).
+
+Run: ``.venv/bin/python bench/verify_scaling.py [--repeat 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import os
+import platform
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+
+from sealbridge.crypto.algorithms import KeyKind
+from sealbridge.crypto.keys import generate_key
+from sealbridge.documents.pdf.contract import ContractParty, build_contract
+from sealbridge.documents.pdf.sign import PadesLevel, PadesProfile, PdfSignerIdentity, sign_pdf
+from sealbridge.pki import profiles
+from sealbridge.pki.issuer import CertificateAuthority
+from sealbridge.pki.names import ca_name, enterprise_name
+from sealbridge.trust.model import (
+    ServiceStatus,
+    ServiceType,
+    StatusChange,
+    TrustList,
+    TrustService,
+    TrustServiceProvider,
+)
+from sealbridge.trust.view import Federation
+from sealbridge.verify.pdf import federation_context, verify_pdf
+from sealbridge.verify.report.model import Indication
+
+COUNTS = (1, 10, 30)
+
+
+def _federation(ca: CertificateAuthority) -> Federation:
+    now = datetime.now(UTC)
+    service = TrustService(
+        name="Bench CA",
+        service_type=ServiceType.CA_E_SIGNATURE,
+        certificate=ca.certificate,
+        history=(StatusChange(ServiceStatus.GRANTED, now - timedelta(days=1)),),
+        policy_prefixes=(profiles.MUTUAL_RECOGNITION_POLICY_PREFIX,),
+    )
+    trust_list = TrustList(
+        territory="SZ",
+        operator="Bench operator",
+        sequence_number=1,
+        issued=now,
+        next_update=now + timedelta(days=1),
+        providers=(TrustServiceProvider("Bench", (service,)),),
+    )
+    return Federation({"SZ": trust_list}, ())
+
+
+def _signed(count: int, ca: CertificateAuthority) -> bytes:
+    pdf = build_contract(
+        "合同",
+        "Contract",
+        [ContractParty("甲方", "Party A", "深圳甲公司", "SZ A Co", "X", "深圳")],
+        [("条款", "Clause")],
+        contract_no="S-1",
+        on=date(2026, 11, 25),
+    ).pdf
+    for number in range(count):
+        key = generate_key(KeyKind.ECDSA_P256)
+        cert = ca.issue(
+            enterprise_name(f"Firm {number}", f"NTRCN-FIRM{number:04d}", "CN"),
+            key.public_key_info,
+            profiles.ENTERPRISE_SIGNATURE,
+        )
+        pdf = sign_pdf(
+            pdf,
+            PdfSignerIdentity(key, cert, (ca.certificate,)),
+            None,
+            PadesProfile(PadesLevel.B_B),
+            field_name=f"Signer{number + 1}",
+        )
+    return pdf
+
+
+def _pyhanko(data: bytes, ca: CertificateAuthority) -> None:
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    for sig in reader.embedded_signatures:
+        status = validate_pdf_signature(sig, ValidationContext(trust_roots=[ca.certificate]))
+        assert status.bottom_line, status.summary()
+
+
+def _ours(data: bytes, federation: Federation) -> None:
+    context = federation_context(federation, fetch=False)
+    report = verify_pdf(data, "bench.pdf", federation, ["SZ"], context=context)
+    assert all(s.indication is Indication.TOTAL_PASSED for s in report.signatures)
+
+
+def _best(work: Callable[[], None], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (best kept)")
+    args = parser.parse_args()
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
+    ca = CertificateAuthority.create_root(
+        ca_name("Bench CA", "SealBridge Bench", "CN"), generate_key(KeyKind.ECDSA_P256)
+    )
+    federation = _federation(ca)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    print(f"{'sigs':>5} {'pyHanko s':>10} {'ours s':>8} {'ratio':>6} {'pyH/1':>6} {'ours/1':>7}")
+    base: tuple[float, float] | None = None
+    for count in COUNTS:
+        data = _signed(count, ca)
+        theirs = _best(lambda data=data: _pyhanko(data, ca), args.repeat)
+        ours = _best(lambda data=data: _ours(data, federation), args.repeat)
+        if base is None:
+            base = (theirs, ours)
+        print(
+            f"{count:>5} {theirs:>10.3f} {ours:>8.3f} {theirs / ours:>5.2f}x "
+            f"{theirs / base[0]:>5.1f}x {ours / base[1]:>6.1f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
