@@ -138,7 +138,11 @@ class RepairedPdfFileReader(PdfFileReader):
 
 
 def open_pdf(
-    data: bytes, *, password: str | None = None, limits: ReadLimits | None = None
+    data: bytes,
+    *,
+    password: str | None = None,
+    limits: ReadLimits | None = None,
+    scan: bool = True,
 ) -> OpenedPdf:
     """Open ``data`` for verification, repairing broken cross-references if need be.
 
@@ -147,6 +151,10 @@ def open_pdf(
     An encrypted file opens with ``password``, or without one when its user password is
     empty (as every viewer does). Raises ``MalformedInput`` (``RepairRefused``,
     ``PdfLimitExceeded``) or ``PdfEncrypted`` (``PasswordRequired``, ``WrongPassword``).
+
+    With ``scan`` every object is parsed now, under the nesting limit; without it objects
+    are parsed when read, which keeps unread streams out of memory (signing a 200 MB
+    file reads a handful of objects).
     """
     bounds = limits or ReadLimits()
     _preflight(data, bounds)
@@ -158,7 +166,7 @@ def open_pdf(
             misplaced = misplaced_entry(data, plain.xrefs)
             if misplaced is not None:
                 raise MalformedInput("PDF", f"cross-reference data is wrong: {misplaced}")
-            return _finish(plain, password, bounds)
+            return _finish(plain, password, bounds, scan)
     except (PdfEncrypted, PdfLimitExceeded):
         raise
     except MalformedInput as plain:
@@ -167,7 +175,7 @@ def open_pdf(
         repaired = RepairedPdfFileReader(data, bounds)
         if not repaired.repairs:
             raise first_error
-        return _finish(repaired, password, bounds)
+        return _finish(repaired, password, bounds, scan=True)
 
 
 class SigningWriter(IncrementalPdfFileWriter):
@@ -198,7 +206,7 @@ def open_for_signing(
     objects again); a document without signatures is rewritten cleanly.
     """
     bounds = limits or ReadLimits()
-    opened = open_pdf(data, password=password, limits=bounds)
+    opened = open_pdf(data, password=password, limits=bounds, scan=False)
     reader = opened.reader
     with _typed(bounds):
         if not opened.repairs:
@@ -237,9 +245,12 @@ def _bypass_unsigned_tail(
     return writer
 
 
-def _finish(reader: PdfFileReader, password: str | None, limits: ReadLimits) -> OpenedPdf:
+def _finish(
+    reader: PdfFileReader, password: str | None, limits: ReadLimits, scan: bool
+) -> OpenedPdf:
     _unlock(reader, password)
-    _parse_everything(reader, limits)
+    if scan:
+        _parse_everything(reader, limits)
     signatures = tuple(reader.embedded_signatures)
     repairs = reader.repairs if isinstance(reader, RepairedPdfFileReader) else ()
     return OpenedPdf(reader, signatures, repairs)
