@@ -28,8 +28,8 @@ from sealbridge.documents.pdf.sign import (
     VisibleStamp,
     sign_pdf,
 )
+from support.cms_world import World, build_world
 from support.pki import demo_ca, enterprise
-from verify.test_cms_verify import World, build_world
 
 OPENSSL = shutil.which("openssl") is not None
 POPPLER = shutil.which("pdfsig") is not None

@@ -24,6 +24,7 @@ from sealbridge.documents.pdf.sign import (
     VisibleStamp,
     sign_pdf,
 )
+from sealbridge.errors import MalformedInput
 from support.pki import Signer, demo_ca, enterprise
 
 POPPLER = shutil.which("pdfsig") is not None and shutil.which("pdftotext") is not None
@@ -122,7 +123,7 @@ def test_b_t_without_tsa_is_refused(
 def test_not_a_pdf_is_a_clear_error(
     contract: ContractDocument, signers: tuple[Signer, Signer]
 ) -> None:
-    with pytest.raises(PdfSigningError, match="cannot sign PDF"):
+    with pytest.raises(MalformedInput, match="malformed PDF"):
         sign_pdf(b"%PDF-1.7\nnot really", _identity(signers[0]), _block(contract, 0), B_B)
 
 

@@ -32,8 +32,8 @@ from sealbridge.documents.pdf.sign import (
 from sealbridge.documents.pdf.sm2 import dual_sign_pdf
 from sealbridge.verify.pdf import verify_pdf
 from sealbridge.verify.report.model import Indication, SignatureKind
+from support.cms_world import World, build_world
 from support.pki import Signer
-from verify.test_cms_verify import World, build_world
 
 OPENSSL = shutil.which("openssl") is not None
 POPPLER = shutil.which("pdfsig") is not None

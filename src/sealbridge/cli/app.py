@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from sealbridge.cli import ca, demo, seal, serve, trust, verify
+from sealbridge.cli import ca, demo, seal, serve, sign, trust, verify
 
 app = typer.Typer(
     name="sealbridge",
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.command("demo")(demo.demo)
 app.command("verify")(verify.verify)
+app.command("sign")(sign.sign)
 app.add_typer(seal.seal_app, name="seal")
 app.add_typer(ca.ca_app, name="ca")
 app.add_typer(trust.trust_app, name="trust")

@@ -11,11 +11,12 @@ import binascii
 import functools
 import io
 import zlib
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from asn1crypto import cms as asn1_cms
 from asn1crypto import x509
 from PIL import Image
 from pyhanko.pdf_utils import embed, generic
@@ -25,6 +26,7 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers.pdf_signer import add_mac_to_external_cms
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.validation.dss import async_add_validation_info
 from pyhanko.stamp import StaticStampStyle
@@ -33,10 +35,15 @@ from pyhanko_certvalidator import ValidationContext
 from sealbridge.crypto.keys import KeyHandle
 from sealbridge.documents.pdf import cms
 from sealbridge.documents.pdf.contract import SigningPlace
+from sealbridge.documents.pdf.reader import open_for_signing
 from sealbridge.documents.pdf.signer import CertificateOnlySigner, KeyHandleSigner
 from sealbridge.errors import SealBridgeError
 
 T = TypeVar("T")
+
+# Changes made to the signer's revision before its signature field: they are signed too.
+# Any result is ignored, so helpers that report what they added plug in unchanged.
+Prepare = Callable[[IncrementalPdfFileWriter], object]
 
 # Room for a signature timestamp token: a TSA certificate or two and the TSTInfo.
 TIMESTAMP_ALLOWANCE = 8192
@@ -98,6 +105,15 @@ class Attachment:
     description: str
 
 
+@dataclass(frozen=True)
+class _Revision:
+    """How the signer's revision is opened and what goes into it before the field."""
+
+    attachments: Sequence[Attachment] = ()
+    password: str | None = None
+    prepare: Prepare | None = None
+
+
 def sign_pdf(
     pdf: bytes,
     signer: PdfSignerIdentity,
@@ -108,6 +124,8 @@ def sign_pdf(
     validation_context: ValidationContext | None = None,
     attachments: Sequence[Attachment] = (),
     field_name: str | None = None,
+    password: str | None = None,
+    prepare: Prepare | None = None,
 ) -> bytes:
     """Return ``pdf`` with one more signature as an incremental update.
 
@@ -115,6 +133,12 @@ def sign_pdf(
     our own CMS builder, for RSA, ECDSA and SM2 keys alike; B-LT and B-LTA go through
     pyHanko, which also fetches and embeds the validation data. Without a ``stamp`` the
     signature is invisible, in a new field ``field_name``.
+
+    The input is opened by ``reader.open_for_signing``: an encrypted PDF with
+    ``password`` (and stays encrypted), a broken one under its repair rule; its typed
+    errors pass through. ``prepare`` runs on the signer's revision after the attachments
+    and before the signature field is made, so what it adds (a cross-page seal) is
+    covered by the signature.
     """
     needs_tsa = profile.level is not PadesLevel.B_B
     if needs_tsa and timestamper is None:
@@ -126,7 +150,13 @@ def sign_pdf(
         if stamp is None:
             raise PdfSigningError(f"PAdES {profile.level} is signed in a visible field only")
         return _sign_long_term(
-            pdf, signer, stamp, profile, timestamper, validation_context, attachments
+            pdf,
+            signer,
+            stamp,
+            profile,
+            timestamper,
+            validation_context,
+            _Revision(attachments, password, prepare),
         )
     try:
         return run_async(
@@ -136,7 +166,7 @@ def sign_pdf(
                 stamp,
                 profile,
                 timestamper if needs_tsa else None,
-                attachments,
+                _Revision(attachments, password, prepare),
                 field_name=field_name,
             )
         )
@@ -207,7 +237,7 @@ async def prepare_revision(
 
     With no ``stamp`` the signature is invisible, in a new field ``field_name``.
     """
-    output, document_digest, contents = await _layout(
+    output, document_digest, contents, _ = await _layout(
         pdf,
         certificate,
         stamp,
@@ -215,7 +245,7 @@ async def prepare_revision(
         digest_algorithm=digest_algorithm,
         reserve=reserve,
         field_name=field_name,
-        attachments=attachments,
+        revision=_Revision(attachments),
     )
     return PreparedRevision(output.getvalue(), document_digest, contents)
 
@@ -229,11 +259,12 @@ async def _layout(
     digest_algorithm: str,
     reserve: int,
     field_name: str | None = None,
-    attachments: Sequence[Attachment] = (),
-) -> tuple[io.BytesIO, bytes, tuple[int, int]]:
+    revision: _Revision = _Revision(),
+) -> tuple[io.BytesIO, bytes, tuple[int, int], IncrementalPdfFileWriter]:
     """The revision written into a buffer that the signature can be filled in in place:
-    for a large PDF, one copy of the file fewer than a ``PreparedRevision``."""
-    writer = _writer(pdf, attachments)
+    for a large PDF, one copy of the file fewer than a ``PreparedRevision``. The writer
+    comes back too: an encrypted document's MAC key is in its security handler."""
+    writer = _writer(pdf, revision)
     name = field_name or (stamp.place.field_name if stamp is not None else None)
     if name is None:
         raise PdfSigningError("an invisible signature needs a field name")
@@ -268,6 +299,7 @@ async def _layout(
             prepared.reserved_region_start,
             prepared.reserved_region_end,
         ),
+        writer,
     )
 
 
@@ -277,14 +309,14 @@ async def _sign_once(
     stamp: VisibleStamp | None,
     profile: PadesProfile,
     timestamper: TimeStamper | None,
-    attachments: Sequence[Attachment],
+    revision: _Revision,
     *,
     field_name: str | None = None,
 ) -> bytes:
     spec = cms.SignatureSpec.for_key(signer.key)
     reserve = reserve_for(signer.certificate, signer.chain, timestamped=timestamper is not None)
     for _ in range(2):
-        output, document_digest, contents = await _layout(
+        output, document_digest, contents, writer = await _layout(
             pdf,
             signer.certificate,
             stamp,
@@ -292,7 +324,7 @@ async def _sign_once(
             digest_algorithm=spec.digest_algorithm,
             reserve=reserve,
             field_name=field_name,
-            attachments=attachments,
+            revision=revision,
         )
         attributes = cms.signed_attributes(
             document_digest, signer.certificate, spec.digest_algorithm
@@ -309,6 +341,8 @@ async def _sign_once(
             spec=spec,
             timestamp_token=token,
         )
+        if writer.security_handler is not None and writer.security_handler.pdf_mac_enabled:
+            container = _with_mac(writer, container, document_digest, spec.digest_algorithm)
         try:
             hex_value = _hex_for(contents, container)
         except _Overflow as overflow:
@@ -320,6 +354,19 @@ async def _sign_once(
     raise PdfSigningError("signature container does not fit its placeholder")
 
 
+def _with_mac(
+    writer: IncrementalPdfFileWriter, container: bytes, document_digest: bytes, digest: str
+) -> bytes:
+    """ISO/TS 32004: in a PDF encrypted with a MAC, every signature carries a MAC token
+    over the document digest and its own signature value, or readers that check the MAC
+    (pyHanko, hence our verifier) refuse the whole file. pyHanko adds it to the CMS
+    containers it makes; ours get it here, as an unsigned attribute.
+    """
+    content_info = asn1_cms.ContentInfo.load(container)
+    add_mac_to_external_cms(writer, digest, content_info["content"], document_digest)
+    return content_info.dump()
+
+
 def _sign_long_term(
     pdf: bytes,
     signer: PdfSignerIdentity,
@@ -327,10 +374,10 @@ def _sign_long_term(
     profile: PadesProfile,
     timestamper: TimeStamper | None,
     validation_context: ValidationContext | None,
-    attachments: Sequence[Attachment],
+    revision: _Revision,
 ) -> bytes:
     try:
-        writer = _writer(pdf, attachments)
+        writer = _writer(pdf, revision)
         metadata = signers.PdfSignatureMetadata(
             field_name=stamp.place.field_name,
             subfilter=fields.SigSeedSubFilter.PADES,
@@ -360,9 +407,9 @@ def _sign_long_term(
         raise PdfSigningError(f"cannot sign PDF: {exc}") from exc
 
 
-def _writer(pdf: bytes, attachments: Sequence[Attachment]) -> IncrementalPdfFileWriter:
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    for attachment in attachments:
+def _writer(pdf: bytes, revision: _Revision) -> IncrementalPdfFileWriter:
+    writer = open_for_signing(pdf, password=revision.password)
+    for attachment in revision.attachments:
         embed.embed_file(
             writer,
             embed.FileSpec(
@@ -374,6 +421,8 @@ def _writer(pdf: bytes, attachments: Sequence[Attachment]) -> IncrementalPdfFile
                 description=attachment.description,
             ),
         )
+    if revision.prepare is not None:
+        revision.prepare(writer)
     return writer
 
 

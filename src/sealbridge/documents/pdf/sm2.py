@@ -22,6 +22,7 @@ from sealbridge.documents.pdf.sign import (
     PadesProfile,
     PdfSignerIdentity,
     PdfSigningError,
+    Prepare,
     VisibleStamp,
     sign_pdf,
 )
@@ -39,12 +40,16 @@ def dual_sign_pdf(
     timestamper: TimeStamper | None = None,
     attachments: Sequence[Attachment] = (),
     national_field: str | None = None,
+    password: str | None = None,
+    prepare: Prepare | None = None,
 ) -> bytes:
     """Two incremental revisions by one party: ``international`` in ``stamp``'s field,
     then ``national`` (SM2) in ``national_field`` (default: that field's name + "-SM2").
 
     Only B-B and B-T: B-LT needs validation data that pyHanko cannot gather for SM2.
-    The first signature may certify; the second never does.
+    The first signature may certify; the second never does. An encrypted ``pdf`` is
+    opened with ``password`` for both revisions and stays encrypted; ``prepare`` runs in
+    the first revision (see ``sign_pdf``), so both signatures cover what it adds.
     """
     if profile.level not in (PadesLevel.B_B, PadesLevel.B_T):
         raise PdfSigningError(f"dual signing is B-B or B-T, not {profile.level}")
@@ -59,7 +64,14 @@ def dual_sign_pdf(
             f"{national.certificate.subject.human_friendly}"
         )
     first = sign_pdf(
-        pdf, international, stamp, profile, timestamper=timestamper, attachments=attachments
+        pdf,
+        international,
+        stamp,
+        profile,
+        timestamper=timestamper,
+        attachments=attachments,
+        password=password,
+        prepare=prepare,
     )
     second = PadesProfile(profile.level, reason=profile.reason, location=profile.location)
     return sign_pdf(
@@ -69,6 +81,7 @@ def dual_sign_pdf(
         second,
         timestamper=timestamper,
         field_name=national_field or stamp.place.field_name + NATIONAL_FIELD_SUFFIX,
+        password=password,
     )
 
 
