@@ -21,7 +21,9 @@ from sealbridge.crypto.algorithms import KeyKind, digest
 from sealbridge.crypto.keys import KeyHandle, SoftwareKey
 from sealbridge.documents.pdf.cms import sign_detached
 from sealbridge.errors import MalformedInput
+from sealbridge.verify.batch import Input, Options, Verifiers, verify_one
 from sealbridge.verify.cms import verify_detached_cms
+from sealbridge.verify.policy import DEFAULT_POLICY
 from sealbridge.verify.report.model import Indication, SignatureKind
 from sealbridge.verify.revocation import OcspRevocationSource
 from support.cms_world import World, build_world
@@ -175,3 +177,27 @@ def test_openssl_cades_signature_verifies(world: World, tmp_path: Path) -> None:
     indication, text = _verify(world, (tmp_path / "sig.p7s").read_bytes())
     assert indication is Indication.TOTAL_PASSED, text
     assert "signing-certificate-v2 (sha256) names the signer's certificate" in text
+
+
+def test_a_detached_signature_file_is_verified_over_the_file_beside_it(
+    world: World, tmp_path: Path
+) -> None:
+    """``sealbridge verify contract.pdf.p7s`` checks it over ``contract.pdf``."""
+    signer = world.firm(KeyKind.ECDSA_P256, "深圳市旁签示例有限公司")
+    (tmp_path / "contract.pdf").write_bytes(CONTENT)
+    (tmp_path / "contract.pdf.p7s").write_bytes(_sign(signer))
+    (tmp_path / "orphan.p7s").write_bytes(_sign(signer))
+    options = Options(tmp_path, tuple(JURISDICTIONS), DEFAULT_POLICY)
+    verifiers = Verifiers.build(options, federation=world.federation)
+    good = verify_one(Input(tmp_path / "contract.pdf.p7s", named=True), verifiers, DEFAULT_POLICY)
+    assert good.report is not None, good.error
+    (sig,) = good.report.signatures
+    assert (sig.kind, sig.indication) == (SignatureKind.CMS, Indication.TOTAL_PASSED)
+    (tmp_path / "contract.pdf").write_bytes(CONTENT + b"changed")
+    tampered = verify_one(
+        Input(tmp_path / "contract.pdf.p7s", named=True), verifiers, DEFAULT_POLICY
+    )
+    assert tampered.report is not None
+    assert tampered.report.signatures[0].indication is Indication.TOTAL_FAILED
+    orphan = verify_one(Input(tmp_path / "orphan.p7s", named=True), verifiers, DEFAULT_POLICY)
+    assert orphan.report is None and "content file orphan is not beside" in (orphan.error or "")

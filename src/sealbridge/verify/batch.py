@@ -8,8 +8,8 @@ A file that cannot be read or parsed is a result of its own (``FileResult.error`
 one broken file among a thousand must not hide the other results. Results come back
 sorted by path, whatever order the workers finished in.
 
-Kinds are chosen by suffix in ``VERIFIERS``; a verifier for another kind (detached
-CMS) plugs in with one line there.
+Kinds are chosen by suffix in ``VERIFIERS``; a verifier for another kind plugs in with
+one line there.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 from sealbridge.errors import MalformedInput, SealBridgeError
 from sealbridge.trust.directory import load_trust_directory
 from sealbridge.trust.view import Federation
+from sealbridge.verify.cms import verify_detached_cms
 from sealbridge.verify.ofd import verify_ofd
 from sealbridge.verify.pdf import AttachmentVerifier, ContextFactory, federation_context, verify_pdf
 from sealbridge.verify.policy import ValidationPolicy, apply_policy
@@ -66,9 +67,7 @@ class Verifiers:
             federation=federation,
             jurisdictions=options.jurisdictions,
             at=options.at,
-            pdf_context=federation_context(
-                federation, fetch=not options.offline, at=options.at
-            ),
+            pdf_context=federation_context(federation, fetch=not options.offline, at=options.at),
             attachments=seal_attachment_verifier(federation, revocation=revocation),
             revocation=revocation,
         )
@@ -106,9 +105,30 @@ def _ofd(data: bytes, name: str, v: Verifiers) -> ValidationReport:
     return verify_ofd(data, name, v.federation, v.jurisdictions, at=v.at, revocation=v.revocation)
 
 
+def _cms(data: bytes, name: str, v: Verifiers) -> ValidationReport:
+    """``contract.pdf.p7s`` signs ``contract.pdf`` beside it, as detached signatures travel."""
+    content = Path(name).with_suffix("")
+    if content == Path(name) or not content.is_file():
+        raise MalformedInput(
+            "detached CMS", f"its content file {content.name} is not beside {Path(name).name}"
+        )
+    if content.stat().st_size > MAX_INPUT_BYTES:
+        raise MalformedInput("input", f"{content.name} is larger than {MAX_INPUT_BYTES >> 20} MiB")
+    return verify_detached_cms(
+        data,
+        content.read_bytes(),
+        name,
+        v.federation,
+        v.jurisdictions,
+        at=v.at,
+        revocation=v.revocation,
+    )
+
+
 VERIFIERS: dict[str, Verifier] = {
     ".pdf": _pdf,
     ".ofd": _ofd,
+    ".p7s": _cms,
     ".esl": _seal,
     ".dat": _stamp,
     ".sig": _stamp,
