@@ -42,6 +42,7 @@ from sealbridge.documents.pdf.sign import (
     add_archive_timestamp,
     sign_pdf,
 )
+from sealbridge.documents.pdf.sm2 import dual_sign_pdf
 from sealbridge.documents.pdf.timestamper import HttpTimeStamper
 from sealbridge.pki import profiles
 from sealbridge.pki.names import ca_name
@@ -185,7 +186,9 @@ def _run_with(
     anchors = federation.ca_certificates()
     signed = {
         "contract-sz-hk.pdf": _sign_sz_hk(jurisdictions, firms, seal, anchors, now, registry),
-        "contract-bj.pdf": _sign_alone(firms["bj"], jurisdictions["BJ"], now, "SB-2026-0002"),
+        "contract-bj.pdf": _sign_alone(
+            firms["bj"], jurisdictions["BJ"], now, "SB-2026-0002", dual=True
+        ),
         "contract-mo.pdf": _sign_alone(firms["mo"], jurisdictions["MO"], now, "SB-2026-0003"),
         "contract-revoked.pdf": _sign_alone(revoked, jurisdictions["SZ"], now, "SB-2026-0004"),
     }
@@ -434,15 +437,26 @@ def _sign_sz_hk(
     return add_archive_timestamp(pdf, HttpTimeStamper(jurisdictions["SZ"].tsa_url), context)
 
 
-def _sign_alone(firm: Firm, jurisdiction: Jurisdiction, now: datetime, number: str) -> bytes:
+def _sign_alone(
+    firm: Firm, jurisdiction: Jurisdiction, now: datetime, number: str, *, dual: bool = False
+) -> bytes:
+    """One firm signs; with ``dual`` it adds an SM2 signature, as mainland vendors do, so
+    that international tools and mainland tools each find one they can verify."""
     doc = _contract([_party(firm, "甲方", "Party A", jurisdiction.spec.name_zh)], number, now)
-    return sign_pdf(
-        doc.pdf,
-        PdfSignerIdentity(firm.key, firm.certificate, firm.chain),
-        VisibleStamp(doc.places[0], _signature_block(firm, doc.places[0].box, now)),
-        PadesProfile(PadesLevel.B_T),
-        timestamper=HttpTimeStamper(jurisdiction.tsa_url),
-    )
+    identity = PdfSignerIdentity(firm.key, firm.certificate, firm.chain)
+    stamp = VisibleStamp(doc.places[0], _signature_block(firm, doc.places[0].box, now))
+    timestamper = HttpTimeStamper(jurisdiction.tsa_url)
+    if dual and firm.sm2 is not None:
+        national = PdfSignerIdentity(firm.sm2.key, firm.sm2.certificate, firm.sm2.chain)
+        return dual_sign_pdf(
+            doc.pdf,
+            identity,
+            national,
+            stamp,
+            PadesProfile(PadesLevel.B_T),
+            timestamper=timestamper,
+        )
+    return sign_pdf(doc.pdf, identity, stamp, PadesProfile(PadesLevel.B_T), timestamper=timestamper)
 
 
 def _write_reports(out: Path, stem: str, report: ValidationReport) -> None:

@@ -57,6 +57,11 @@ class PadesLevel(StrEnum):
     B_LTA = "B-LTA"
 
 
+# What pyHanko raises on input it cannot sign; RecursionError is a hostile nesting in an
+# object read lazily while signing (the reader parses only what signing touches).
+_SIGNING_ERRORS = (SigningError, PdfError, ValueError, KeyError, RecursionError)
+
+
 class PdfSigningError(SealBridgeError):
     """The PDF could not be signed; the message says why."""
 
@@ -170,7 +175,7 @@ def sign_pdf(
                 field_name=field_name,
             )
         )
-    except (SigningError, PdfError, ValueError, KeyError) as exc:
+    except _SIGNING_ERRORS as exc:
         raise PdfSigningError(f"cannot sign PDF: {exc}") from exc
 
 
@@ -403,7 +408,7 @@ def _sign_long_term(
         out = io.BytesIO()
         pdf_signer.sign_pdf(writer, output=out)
         return out.getvalue()
-    except (SigningError, PdfError, ValueError, KeyError) as exc:
+    except _SIGNING_ERRORS as exc:
         raise PdfSigningError(f"cannot sign PDF: {exc}") from exc
 
 
@@ -454,7 +459,7 @@ def add_archive_timestamp(
     """
     try:
         return asyncio.run(_archive(pdf, timestamper, validation_context))
-    except (SigningError, PdfError, ValueError, KeyError) as exc:
+    except _SIGNING_ERRORS as exc:
         raise PdfSigningError(f"cannot add archive timestamp: {exc}") from exc
 
 
