@@ -364,6 +364,20 @@ def test_b_t_in_an_existing_field_is_timestamped(site: Site, tmp_path: Path) -> 
     assert pades["indication"] == "TOTAL-PASSED", pades["details"]
 
 
+def test_lock_records_field_mdp_in_the_signature(site: Site, tmp_path: Path) -> None:
+    """Party A locks Party B's field: pyHanko reads the FieldMDP the signature records."""
+    out = tmp_path / "locked.pdf"
+    ok(run("sign", site.contract, "--out", out, *site.key_args(), "--field", "Party1",
+           "--level", "B-B", "--lock", "Party2"))  # fmt: skip
+    sig = PdfFileReader(io.BytesIO(out.read_bytes())).embedded_signatures[0]
+    assert sig.fieldmdp is not None and sig.fieldmdp.fields == ["Party2"]
+    both = ("--lock", "Party2", "--lock-all")
+    refused = run("sign", site.contract, "--out", tmp_path / "x.pdf", *site.key_args(),
+                  "--field", "Party1", "--level", "B-B", *both)  # fmt: skip
+    one_error_line(refused, "--lock-all")
+    assert not (tmp_path / "x.pdf").exists()
+
+
 # ----------------------------------------------------------------- dual signing
 
 

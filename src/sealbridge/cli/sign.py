@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -29,8 +28,6 @@ from typing import Annotated
 
 import typer
 from asn1crypto import x509
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko_certvalidator import ValidationContext
 
@@ -45,12 +42,18 @@ from sealbridge.cli.ca import (
     read_input,
     reported,
 )
+from sealbridge.cli.placement import (
+    Placement,
+    check_placement,
+    free_name,
+    parse_rect,
+    pdf_place,
+)
 from sealbridge.crypto.keys import KeyHandle
 from sealbridge.documents.ofd.container import read_package
 from sealbridge.documents.ofd.markup import parse, tag
 from sealbridge.documents.ofd.signatures import document_entry, page_ids
 from sealbridge.documents.ofd.stamp import stamp_ofd
-from sealbridge.documents.pdf.anchor import place_at_anchor
 from sealbridge.documents.pdf.appearance import render_signature_block
 from sealbridge.documents.pdf.contract import SigningPlace
 from sealbridge.documents.pdf.crosspage import add_cross_page_seal
@@ -86,17 +89,6 @@ A4_MM = (210.0, 297.0)
 class DocumentKind(StrEnum):
     PDF = "pdf"
     OFD = "ofd"
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where the appearance goes: exactly one of an existing field, a page box, an anchor."""
-
-    field: str | None
-    page: int | None
-    rect: tuple[float, float, float, float] | None
-    anchor: str | None
-    occurrence: int | None
 
 
 @dataclass(frozen=True)
@@ -161,6 +153,13 @@ def sign(
     certify: Annotated[
         bool, typer.Option("--certify", help="Certification (DocMDP) signature")
     ] = False,
+    lock: Annotated[
+        list[str] | None,
+        typer.Option("--lock", help="Form field this signature locks (FieldMDP; repeatable)"),
+    ] = None,
+    lock_all: Annotated[
+        bool, typer.Option("--lock-all", help="Lock every form field (FieldMDP)")
+    ] = False,
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     location: Annotated[str | None, typer.Option("--location")] = None,
     password_file: Annotated[
@@ -182,8 +181,8 @@ def sign(
         document = read_input(file, MAX_DOCUMENT_BYTES)
         kind = _kind(document, file)
         _refuse_overwriting(file, out)
-        placement = Placement(field, page, _rect(rect), anchor, occurrence)
-        _check_placement(placement)
+        placement = Placement(field, page, parse_rect(rect), anchor, occurrence)
+        check_placement(placement)
         if (seal is None) != (user is None):
             raise MalformedInput("--seal/--user", "a seal is applied by a user: give both")
         if kind is DocumentKind.OFD:
@@ -197,6 +196,8 @@ def sign(
                 tsa=tsa,
                 trust=trust,
                 certify=certify,
+                lock=lock or None,
+                lock_all=lock_all,
                 password_file=password_file,
                 dual_sm2=dual_sm2,
             )
@@ -221,7 +222,9 @@ def sign(
                 out,
                 _PdfRequest(
                     placement=placement,
-                    profile=PadesProfile(pades, certify, reason, location),
+                    profile=PadesProfile(
+                        pades, certify, reason, location, _locks(lock or [], lock_all)
+                    ),
                     tsa=tsa,
                     trust=trust,
                     password=password,
@@ -259,28 +262,12 @@ def _refuse_overwriting(source: Path, out: Path) -> None:
         raise MalformedInput("--out", f"{out} is the input; write the signed copy elsewhere")
 
 
-def _rect(text: str | None) -> tuple[float, float, float, float] | None:
-    if text is None:
-        return None
-    try:
-        values = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise MalformedInput("--rect", f"{text!r} is not four comma-separated numbers")
-    return (values[0], values[1], values[2], values[3])
-
-
-def _check_placement(placement: Placement) -> None:
-    chosen = [
-        placement.field is not None,
-        placement.page is not None or placement.rect is not None,
-        placement.anchor is not None,
-    ]
-    if sum(chosen) > 1:
-        raise MalformedInput("placement", "give one of --field, --page with --rect, or --anchor")
-    if placement.occurrence is not None and placement.anchor is None:
-        raise MalformedInput("--occurrence", "counts hits of --anchor, which is missing")
+def _locks(names: list[str], everything: bool) -> tuple[str, ...] | None:
+    if everything and names:
+        raise MalformedInput("--lock", "--lock-all already locks every field")
+    if everything:
+        return ()
+    return tuple(names) or None
 
 
 def _refuse_for_ofd(**options: object) -> None:
@@ -383,11 +370,11 @@ def _sign_pdf(
         national = _identity(keys, keys.sm2_label, keys.sm2_cert, keys.sm2_chain)
     seal = _seal(keys.data, seal_use[0], signer.certificate) if seal_use else None
     names = {str(name) for name, _, _ in enumerate_sig_fields(opened.reader)}
-    default_name = _free_name(f"Seal-{seal.es_id}" if seal else "Signature", names)
+    default_name = free_name(f"Seal-{seal.es_id}" if seal else "Signature", names)
     size_mm = (
         (float(seal.picture.width_mm), float(seal.picture.height_mm)) if seal else BLOCK_SIZE_MM
     )
-    place = _pdf_place(document, opened.reader, request.placement, default_name, size_mm)
+    place = pdf_place(document, opened.reader, request.placement, default_name, size_mm)
     picture = seal.picture.png if seal else _signature_block(signer.certificate, place)
     timestamper = HttpTimeStamper(request.tsa) if request.tsa else None
     context = _validation_context(request.trust) if request.trust else None
@@ -428,87 +415,6 @@ def _sign_pdf(
     what = f"PAdES {request.profile.level}" + (" + SM2" if national else "")
     sealed = f", seal {seal.es_id}" if seal else ""
     return f"signed {out} ({what}{sealed}) in field {place.field_name} on page {place.page + 1}"
-
-
-def _free_name(base: str, taken: set[str]) -> str:
-    name, number = base, 1
-    while name in taken:
-        number += 1
-        name = f"{base}-{number}"
-    return name
-
-
-def _pdf_place(
-    document: bytes,
-    reader: PdfFileReader,
-    placement: Placement,
-    default_name: str,
-    size_mm: tuple[float, float],
-) -> SigningPlace:
-    if placement.field is not None:
-        return _existing_field(reader, placement.field)
-    if placement.anchor is not None:
-        return place_at_anchor(
-            document,
-            placement.anchor,
-            field_name=default_name,
-            size_mm=size_mm,
-            occurrence=placement.occurrence,
-        )
-    if placement.page is None or placement.rect is None:
-        raise MalformedInput(
-            "placement", "give --field NAME, --page N with --rect x1,y1,x2,y2, or --anchor TEXT"
-        )
-    count = _page_count(reader)
-    if placement.page > count:
-        raise MalformedInput("--page", f"{placement.page} is past the last page ({count})")
-    x1, y1, x2, y2 = placement.rect
-    if not (x2 > x1 and y2 > y1):
-        raise MalformedInput("--rect", "x1,y1,x2,y2 needs x2 > x1 and y2 > y1 (points)")
-    box = (round(x1), round(y1), round(x2), round(y2))
-    return SigningPlace(default_name, placement.page - 1, box)
-
-
-def _page_count(reader: PdfFileReader) -> int:
-    try:
-        return int(reader.root["/Pages"]["/Count"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise MalformedInput("PDF", f"cannot count its pages: {exc}") from exc
-
-
-def _existing_field(reader: PdfFileReader, name: str) -> SigningPlace:
-    """The field's own rectangle: the appearance is drawn to fit it."""
-    found = list(enumerate_sig_fields(reader, with_name=name))
-    if not found:
-        raise MalformedInput("--field", f"the PDF has no signature field named {name!r}")
-    _, value, ref = found[0]
-    if value is not None:
-        raise MalformedInput("--field", f"field {name!r} is already signed")
-    widget = ref.get_object()
-    if "/Rect" not in widget and "/Kids" in widget:
-        widget = widget["/Kids"][0].get_object()
-    try:
-        a, b, c, d = (float(v) for v in widget["/Rect"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise MalformedInput("--field", f"field {name!r} has no usable /Rect") from exc
-    x1, y1, x2, y2 = min(a, c), min(b, d), max(a, c), max(b, d)
-    if x2 - x1 < 1 or y2 - y1 < 1:
-        raise MalformedInput("--field", f"field {name!r} is invisible; it has no area to draw in")
-    return SigningPlace(
-        name, _widget_page(reader, widget), (round(x1), round(y1), round(x2), round(y2))
-    )
-
-
-def _widget_page(reader: PdfFileReader, widget: generic.DictionaryObject) -> int:
-    """The 0-based page the widget's /P names: only reported, as an existing field keeps
-    its own page; 0 when the widget does not say."""
-    page = widget.raw_get("/P") if "/P" in widget else None
-    if not isinstance(page, generic.IndirectObject):
-        return 0
-    for number in range(_page_count(reader)):
-        if reader.find_page_for_modification(number)[0].reference == page.reference:
-            return number
-    return 0
 
 
 def _signature_block(certificate: x509.Certificate, place: SigningPlace) -> bytes:

@@ -72,6 +72,15 @@ class PadesProfile:
     certify: bool = False
     reason: str | None = None
     location: str | None = None
+    # FieldMDP: which form fields this signature locks (None: none). ``()`` locks all.
+    lock_fields: tuple[str, ...] | None = None
+
+    def field_lock(self) -> fields.FieldMDPSpec | None:
+        if self.lock_fields is None:
+            return None
+        if not self.lock_fields:
+            return fields.FieldMDPSpec(fields.FieldMDPAction.ALL)
+        return fields.FieldMDPSpec(fields.FieldMDPAction.INCLUDE, list(self.lock_fields))
 
 
 @dataclass(frozen=True)
@@ -282,10 +291,17 @@ async def _layout(
         reason=profile.reason,
         location=profile.location,
     )
+    lock = profile.field_lock()
+    _lock_existing_field(writer, name, lock)
     spec = (
-        fields.SigFieldSpec(sig_field_name=name, on_page=stamp.place.page, box=stamp.place.box)
+        fields.SigFieldSpec(
+            sig_field_name=name,
+            on_page=stamp.place.page,
+            box=stamp.place.box,
+            field_mdp_spec=lock,
+        )
         if stamp is not None
-        else fields.SigFieldSpec(sig_field_name=name)
+        else fields.SigFieldSpec(sig_field_name=name, field_mdp_spec=lock)
     )
     pdf_signer = signers.PdfSigner(
         metadata,
@@ -383,6 +399,8 @@ def _sign_long_term(
 ) -> bytes:
     try:
         writer = _writer(pdf, revision)
+        lock = profile.field_lock()
+        _lock_existing_field(writer, stamp.place.field_name, lock)
         metadata = signers.PdfSignatureMetadata(
             field_name=stamp.place.field_name,
             subfilter=fields.SigSeedSubFilter.PADES,
@@ -403,6 +421,7 @@ def _sign_long_term(
                 sig_field_name=stamp.place.field_name,
                 on_page=stamp.place.page,
                 box=stamp.place.box,
+                field_mdp_spec=lock,
             ),
         )
         out = io.BytesIO()
@@ -429,6 +448,22 @@ def _writer(pdf: bytes, revision: _Revision) -> IncrementalPdfFileWriter:
     if revision.prepare is not None:
         revision.prepare(writer)
     return writer
+
+
+def _lock_existing_field(
+    writer: IncrementalPdfFileWriter, name: str, lock: fields.FieldMDPSpec | None
+) -> None:
+    """Put the /Lock on a field made in advance (the contract's), in the signer's revision;
+    pyHanko then records the FieldMDP transform in the signature. A field that does not
+    exist yet gets its lock where it is created (``SigFieldSpec.field_mdp_spec``)."""
+    if lock is None:
+        return
+    for _, _, field_ref in fields.enumerate_sig_fields(writer, with_name=name):
+        field = field_ref.get_object()
+        if "/V" in field:
+            raise PdfSigningError(f"signature field {name!r} is already signed")
+        field["/Lock"] = lock.as_sig_field_lock()
+        writer.update_container(field)
 
 
 def run_async(work: Coroutine[Any, Any, T]) -> T:

@@ -1,0 +1,84 @@
+"""FieldMDP: a signer locks form fields; pyHanko (not our code) sees a later change to a
+locked field as a violation, and the same change to an unlocked field as form filling."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+
+from sealbridge.crypto.algorithms import KeyKind
+from sealbridge.documents.pdf.appearance import render_signature_block
+from sealbridge.documents.pdf.contract import ContractDocument, ContractParty, build_contract
+from sealbridge.documents.pdf.sign import (
+    PadesLevel,
+    PadesProfile,
+    PdfSignerIdentity,
+    VisibleStamp,
+    sign_pdf,
+)
+from support.pki import Signer, demo_ca, enterprise
+from verify import attacks
+
+AMOUNT_BOX = (300.0, 400.0, 540.0, 424.0)
+
+
+@pytest.fixture(scope="module")
+def contract() -> ContractDocument:
+    parties = [
+        ContractParty("甲方", "Party A", "深圳甲公司", "SZ A Co", "X", "深圳"),
+        ContractParty("乙方", "Party B", "香港乙公司", "HK B Co", "Y", "香港"),
+    ]
+    return build_contract(
+        "合同", "Contract", parties, [("条款", "Clause")], contract_no="L-1", on=date(2026, 1, 1)
+    )
+
+
+@pytest.fixture(scope="module")
+def signer() -> Signer:
+    return enterprise(demo_ca("SZ", KeyKind.ECDSA_P256), "深圳甲公司", KeyKind.ECDSA_P256)
+
+
+def _signed(doc: ContractDocument, signer: Signer, lock: tuple[str, ...] | None) -> bytes:
+    base = attacks.add_text_field(doc.pdf, "Amount", "100 EUR", AMOUNT_BOX)
+    box = doc.places[0].box
+    picture = render_signature_block(["Signed"], box[2] - box[0], box[3] - box[1])
+    return sign_pdf(
+        base,
+        PdfSignerIdentity(signer.key, signer.certificate, (signer.ca.certificate,)),
+        VisibleStamp(doc.places[0], picture),
+        PadesProfile(PadesLevel.B_B, lock_fields=lock),
+    )
+
+
+def _first_signature_after_amount_change(data: bytes, signer: Signer) -> ModificationLevel:
+    changed = attacks.replace_field(data, "Amount", "1000000 EUR")
+    sig = PdfFileReader(io.BytesIO(changed)).embedded_signatures[0]
+    status = validate_pdf_signature(sig, ValidationContext(trust_roots=[signer.ca.certificate]))
+    assert status.intact and status.valid
+    level = status.modification_level
+    assert level is not None
+    return level
+
+
+def test_the_lock_is_in_the_field_and_the_signature(
+    contract: ContractDocument, signer: Signer
+) -> None:
+    data = _signed(contract, signer, ("Amount",))
+    sig = PdfFileReader(io.BytesIO(data)).embedded_signatures[0]
+    assert sig.fieldmdp is not None and sig.fieldmdp.fields == ["Amount"]
+    assert sig.sig_field["/Lock"]["/Action"] == "/Include"
+
+
+def test_changing_a_locked_field_is_a_violation_for_pyhanko(
+    contract: ContractDocument, signer: Signer
+) -> None:
+    locked = _first_signature_after_amount_change(_signed(contract, signer, ("Amount",)), signer)
+    unlocked = _first_signature_after_amount_change(_signed(contract, signer, None), signer)
+    assert unlocked is ModificationLevel.FORM_FILLING
+    assert locked is ModificationLevel.OTHER
