@@ -13,9 +13,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from pyhanko.pdf_utils.generic import Reference
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
 
 from sealbridge.crypto.algorithms import KeyKind
 from sealbridge.documents.pdf.appearance import render_signature_block
@@ -38,6 +42,8 @@ from sealbridge.verify.changes import (
     analyse_after,
     analyse_changes,
 )
+from sealbridge.verify.changes.analyse import StructureCache
+from sealbridge.verify.changes.history import ObjectHistory
 from support.pki import Signer, demo_ca, enterprise
 from verify import attacks
 
@@ -294,3 +300,138 @@ def test_dss_lt_vectors_add_only_validation_data(name: str) -> None:
     assert analysis.later_revisions >= 1
     assert analysis.verdict is Verdict.ALLOWED, analysis.lines
     assert {c.kind for c in analysis.changes} == {ChangeKind.VALIDATION_DATA}
+
+
+def _sign_invisible(pdf: bytes, signer: Signer, field: str, *, certify: bool = False) -> bytes:
+    return sign_pdf(
+        pdf,
+        PdfSignerIdentity(signer.key, signer.certificate, (signer.ca.certificate,)),
+        None,
+        PadesProfile(PadesLevel.B_B, certify=certify),
+        field_name=field,
+    )
+
+
+def _signed_by_turns(pdf: bytes, parties: tuple[Signer, Signer], count: int) -> bytes:
+    """``count`` signatures, one revision each, the first certifying (form filling)."""
+    for number in range(count):
+        pdf = _sign_invisible(pdf, parties[number % 2], f"Signer{number + 1}", certify=not number)
+    return pdf
+
+
+def _every_signature(data: bytes) -> list[ChangeAnalysis]:
+    """As ``verify_pdf`` asks: one reader and one shared cache for all signatures."""
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    cache: StructureCache = {}
+    return [
+        analyse_after(data, sig, reader=reader, structures=cache)
+        for sig in reader.embedded_signatures
+    ]
+
+
+def _pyhanko_flags_every_signature(data: bytes, signer: Signer) -> None:
+    """pyHanko's own difference analysis must agree that each signature's document was
+    modified in a way no signing workflow produces."""
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    context = ValidationContext(trust_roots=[signer.ca.certificate])
+    for sig in reader.embedded_signatures:
+        status = validate_pdf_signature(sig, context)
+        assert status.modification_level is ModificationLevel.OTHER
+        assert not status.docmdp_ok
+
+
+def test_hide_and_replace_staged_before_first_of_three_signatures_is_not_allowed_for_all(
+    base: bytes, parties: tuple[Signer, Signer]
+) -> None:
+    staged = attacks.stage_shadow_content(base)
+    signed = _signed_by_turns(staged.pdf, parties, 3)
+    attacked = attacks.activate_shadow_content(signed, staged)
+    if POPPLER:
+        assert _blue_pixels(signed) == 0 < _blue_pixels(attacked), "the attack must show"
+    _pyhanko_flags_every_signature(attacked, parties[0])
+    analyses = _every_signature(attacked)
+    assert [a.later_revisions for a in analyses] == [3, 2, 1]
+    for analysis in analyses:
+        (override,) = analysis.of_kind(ChangeKind.XREF_OVERRIDE)
+        assert override.verdict is Verdict.NOT_ALLOWED
+        assert override.obj == f"{staged.obj} {staged.generation}"
+        assert override.revision == analysis.signed_revision + analysis.later_revisions
+        assert analysis.modified_after_signing
+        assert not analysis.of_kind(ChangeKind.PAGE_CONTENT), "the override says it all"
+
+
+def test_page_tree_staged_before_first_of_three_signatures_is_not_allowed_for_all(
+    base: bytes, parties: tuple[Signer, Signer]
+) -> None:
+    staged = attacks.stage_shadow_pages(base)
+    attacked = attacks.swap_pages(_signed_by_turns(staged.pdf, parties, 3), staged)
+    _pyhanko_flags_every_signature(attacked, parties[0])
+    tree = f"{staged.pages.idnum} {staged.pages.generation}"
+    for analysis in _every_signature(attacked):
+        staged_objects = analysis.of_kind(ChangeKind.STAGED_OBJECT)
+        assert tree in {c.obj for c in staged_objects}
+        assert all(c.verdict is Verdict.NOT_ALLOWED for c in staged_objects)
+        assert analysis.of_kind(ChangeKind.CATALOG)
+        assert analysis.modified_after_signing
+
+
+def test_form_value_replaced_between_signatures_is_reported_to_earlier_signers_only(
+    base: bytes, parties: tuple[Signer, Signer]
+) -> None:
+    """Signer 3 signs the new value: only signers 1 and 2 are told it changed."""
+    two = _signed_by_turns(base, parties, 2)
+    replaced = attacks.replace_field(two, "Amount", "1000000 EUR")
+    three = _sign_invisible(replaced, parties[0], "Signer3")
+    first, second, third = _every_signature(three)
+    for analysis in (first, second):
+        (value,) = analysis.of_kind(ChangeKind.FORM_FIELD_VALUE)
+        assert value.verdict is Verdict.SUSPICIOUS
+        assert "'100 EUR' -> '1000000 EUR'" in value.sentence
+    assert third.verdict is Verdict.ALLOWED, third.lines
+
+
+def test_benign_ten_signature_document_reports_only_allowed_changes_for_all(
+    base: bytes, parties: tuple[Signer, Signer]
+) -> None:
+    archived = attacks.add_dss(_signed_by_turns(base, parties, 10))
+    reader = PdfFileReader(io.BytesIO(archived), strict=False)
+    context = ValidationContext(trust_roots=[parties[0].ca.certificate])
+    for sig in reader.embedded_signatures:
+        status = validate_pdf_signature(sig, context)
+        assert status.bottom_line and status.docmdp_ok, status.summary()
+    analyses = _every_signature(archived)
+    assert [a.later_revisions for a in analyses] == list(range(10, 0, -1))
+    for analysis in analyses:
+        assert analysis.verdict is Verdict.ALLOWED, analysis.lines
+        assert all(c.verdict is Verdict.ALLOWED for c in analysis.changes)
+        assert ChangeKind.VALIDATION_DATA in _kinds(analysis, Verdict.ALLOWED)
+        assert analysis.docmdp == 2
+    assert len(analyses[0].of_kind(ChangeKind.SIGNATURE_ADDED)) == 9
+
+
+def test_shared_cache_gives_each_signature_what_a_fresh_analysis_gives(
+    base: bytes, parties: tuple[Signer, Signer]
+) -> None:
+    """Sharing one file's judged revisions between signatures changes no finding."""
+    attacked = attacks.hide(_signed_by_turns(base, parties, 3), TITLE_BOX)
+    shared = _every_signature(attacked)
+    alone = [_analyse(attacked, index) for index in range(3)]
+    assert shared == alone
+    assert all(a.of_kind(ChangeKind.ANNOTATION_ADDED) for a in shared)
+
+
+def test_object_history_agrees_with_pyhanko_on_every_revision(
+    base: bytes, parties: tuple[Signer, Signer]
+) -> None:
+    """The per-object index of cross-reference entries answers as pyHanko's own lookup,
+    for a hide-and-replace file whose entries point back into signed bytes."""
+    staged = attacks.stage_shadow_content(base)
+    attacked = attacks.activate_shadow_content(_signed_by_turns(staged.pdf, parties, 2), staged)
+    reader = PdfFileReader(io.BytesIO(attacked), strict=False)
+    history = ObjectHistory(reader)
+    xrefs = reader.xrefs
+    keys = {(n, 0) for n in range(1, int(reader.trailer["/Size"]) + 1)}
+    for revision in range(xrefs.total_revisions):
+        for key in sorted(keys):
+            expected = xrefs.get_historical_ref(Reference(*key), revision)
+            assert history.location(key, revision) == expected, (key, revision)

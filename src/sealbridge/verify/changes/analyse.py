@@ -1,8 +1,9 @@
 """Everything that happened to a PDF after one signature, in one verdict.
 
 Structural checks always run: byte layout (``layout``), then each later revision's objects
-judged by role (``diff``). The optional visual check renders the signed revision and the
-final file and compares the pixels, masking the boxes of signatures added later.
+judged by role (``diff``), each revision once per file (``timeline``). The optional
+visual check renders the signed revision and the final file and compares the pixels,
+masking the boxes of signatures added later.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
 from sealbridge.errors import MalformedInput
 from sealbridge.verify import render
-from sealbridge.verify.changes.diff import Context, RevisionJudge, docmdp_level
+from sealbridge.verify.changes.diff import docmdp_level
 from sealbridge.verify.changes.layout import (
     byte_range_changes,
     chain_changes,
@@ -29,10 +30,12 @@ from sealbridge.verify.changes.model import (
     ChangePolicy,
     Verdict,
 )
-from sealbridge.verify.changes.structure import Budget, Key, Structure, walk
+from sealbridge.verify.changes.structure import Budget, Structure
+from sealbridge.verify.changes.timeline import Timeline
 
-# Walked revisions of one file, by revision number; shared by all its signatures.
-StructureCache = dict[int, Structure]
+# What is known of a file's revisions, by the ``id`` of the reader that parsed it (the
+# timeline holds that reader, so the id is not reused); one dict serves a file's signatures.
+StructureCache = dict[int, Timeline]
 
 _PARSE_ERRORS = (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError)
 
@@ -49,16 +52,20 @@ def analyse_changes(
     """Analyse what the file adds after the revision ending at ``signature_byte_range_end``.
 
     ``docmdp`` overrides the certification level read from the signed revision (1-3);
-    pass ``reader`` to reuse an already parsed file, and the same ``structures`` for
-    every signature of one file, so each revision is walked once, not once per
-    signature (which made the cost grow with the square of the signature count).
+    pass ``reader`` to reuse an already parsed file, and the same ``structures`` (and
+    reader) for every signature of one file, so each revision is walked and judged once
+    per file, not once per signature: the cost then grows with the number of revisions,
+    not with its square.
     """
     policy = policy or ChangePolicy()
     budget = Budget(policy.max_objects, policy.time_limit)
     try:
         reader = reader or PdfFileReader(io.BytesIO(data), strict=False)
         cache = structures if structures is not None else {}
-        return _analyse(data, signature_byte_range_end, policy, docmdp, reader, budget, cache)
+        timeline = cache.get(id(reader))
+        if timeline is None:
+            timeline = cache[id(reader)] = Timeline(reader)
+        return _analyse(data, signature_byte_range_end, policy, docmdp, timeline, budget)
     except RecursionError as exc:
         raise MalformedInput("PDF", "objects are nested too deeply to analyse") from exc
     except _PARSE_ERRORS as exc:
@@ -88,10 +95,10 @@ def _analyse(
     signed_end: int,
     policy: ChangePolicy,
     docmdp: int | None,
-    reader: PdfFileReader,
+    timeline: Timeline,
     budget: Budget,
-    cache: StructureCache,
 ) -> ChangeAnalysis:
+    reader = timeline.reader
     changes = byte_range_changes(data, signed_end)
     signed = find_signed_revision(reader, data, signed_end)
     changes += chain_changes(reader, signed, signed_end)
@@ -105,22 +112,9 @@ def _analyse(
             "PDF",
             f"{later} revisions after the signature exceed the limit of {policy.max_revisions}",
         )
-
-    def structure(revision: int) -> Structure:
-        if revision not in cache:
-            cache[revision] = walk(reader.get_historical_resolver(revision), budget)
-        return cache[revision]
-
-    before = structure(signed)
-    level = docmdp if docmdp is not None else docmdp_level(reader.get_historical_resolver(signed))
-    touched: set[Key] = set()
-    staged: set[Key] = set()
-    after = before
-    for revision in range(signed + 1, total):
-        budget.check_time()
-        after = structure(revision)
-        ctx = Context(reader, signed, revision, signed_end, before, after, level, budget)
-        changes += RevisionJudge(ctx, touched, staged).run()
+    level = docmdp if docmdp is not None else docmdp_level(timeline.history.view(signed))
+    found, before, after = timeline.changes_after(signed, signed_end, level, budget)
+    changes += found
     changes += _unsigned_signature_fields(before, after)
     notes: list[str] = []
     visual_checked = False

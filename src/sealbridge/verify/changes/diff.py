@@ -1,29 +1,33 @@
-"""Judge every object a later revision writes, by the role it plays in the document.
+"""Judge every object a revision writes against the revision before it, by the role it
+plays in the document.
 
 pyHanko's own diff analysis (``pyhanko.sign.diff_analysis``) whitelists the updates that
 signing workflows make and rejects everything else. This module answers a different
 question for the report: *what* changed, on which page, and whether the certification
 permits it while a page still looks different (the "replace" shadow attack hides there,
 inside permitted form filling).
+
+Each revision is judged once, whatever the number of signatures before it; what depends
+on which signature asks (its signed bytes, its signed revision) is kept apart in
+``RevisionFindings`` for ``timeline`` to settle per signature.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
-from pyhanko.pdf_utils.xref import ObjStreamRef
 
+from sealbridge.verify.changes.history import Key, ObjectHistory, RevisionView, key_of
 from sealbridge.verify.changes.model import Change, ChangeKind, Verdict
 from sealbridge.verify.changes.structure import (
     Budget,
-    Key,
     Role,
     Structure,
     Unreadable,
-    key_of,
+    load,
     rect_of,
     resolve,
 )
@@ -44,26 +48,75 @@ _ALLOWED_KINDS = {
 }
 
 
+# What one object adds to a revision's summary line: its role, and the verdict of the
+# "supporting objects" line it is counted in (``None``: the role's allowed line).
+Tally = tuple[Role, Verdict | None]
+
+
 @dataclass(frozen=True)
 class Context:
-    """Everything needed to judge revision ``revision`` against the signed one."""
+    """Everything needed to judge revision ``revision`` against ``revision - 1``."""
 
-    reader: PdfFileReader
-    signed: int
+    history: ObjectHistory
     revision: int
-    signed_end: int
     before: Structure
     after: Structure
     docmdp: int | None
     budget: Budget
 
     @property
-    def old(self) -> HistoricalResolver:
-        return self.reader.get_historical_resolver(self.signed)
+    def old(self) -> RevisionView:
+        return self.history.view(self.revision - 1)
 
     @property
-    def new(self) -> HistoricalResolver:
-        return self.reader.get_historical_resolver(self.revision)
+    def new(self) -> RevisionView:
+        return self.history.view(self.revision)
+
+
+@dataclass(frozen=True)
+class RevisionFindings:
+    """One revision judged against its predecessor.
+
+    ``keyed`` holds each finding under the object whose judging produced it, and
+    ``tallies`` what each object adds to the summary lines, so that a signature for which
+    that object's entry points into its signed bytes can drop both. ``freed`` objects are
+    findings only for signatures whose revision used them; ``offsets`` (ascending) say
+    where each written object's definition sits, for the signed-bytes check; ``activated``
+    objects are used from this revision on but were defined earlier, the staging of a
+    hide-and-replace if a signature covered them while unused.
+    """
+
+    revision: int
+    keyed: tuple[tuple[Key, Change], ...]
+    tallies: tuple[tuple[Key, Tally], ...]
+    freed: tuple[Key, ...]
+    offsets: tuple[tuple[int, Key], ...]
+    activated: tuple[Key, ...]
+
+    @cached_property
+    def summary(self) -> tuple[Change, ...]:
+        return self.summary_without(frozenset())
+
+    def summary_without(self, dropped: frozenset[Key]) -> tuple[Change, ...]:
+        allowed: Counter[Role] = Counter()
+        supporting: Counter[tuple[Role, Verdict]] = Counter()
+        for key, (role, verdict) in self.tallies:
+            if key in dropped:
+                continue
+            if verdict is None:
+                allowed[role] += 1
+            else:
+                supporting[role, verdict] += 1
+        rev = self.revision
+        found: list[Change] = []
+        for role, count in sorted(allowed.items()):
+            kind, what = _ALLOWED_KINDS[role]
+            sentence = f"revision {rev} {what} ({count} object{'s' if count > 1 else ''})"
+            found.append(Change(kind, Verdict.ALLOWED, sentence, revision=rev))
+        for (role, verdict), count in sorted(supporting.items()):
+            sentence = f"revision {rev} adds {count} object(s) used by {_SUPPORTING[role]}"
+            found.append(Change(ChangeKind.OBJECT_CHANGED, verdict, sentence, revision=rev))
+        return tuple(found)
 
 
 def same(a: generic.PdfObject, b: generic.PdfObject, depth: int = 0) -> bool:
@@ -113,18 +166,17 @@ def _changed_keys(old: generic.PdfObject, new: generic.PdfObject, ignore: set[st
     )
 
 
-def _ref(key: Key) -> generic.Reference:
-    return generic.Reference(key[0], key[1])
-
-
-def _label(key: Key) -> str:
+def label(key: Key) -> str:
     return f"{key[0]} {key[1]}"
 
 
-def docmdp_level(resolver: HistoricalResolver) -> int | None:
+def docmdp_level(resolver: RevisionView) -> int | None:
     """The certification's permission level (1 no changes, 2 forms, 3 annotations)."""
-    root = resolver.root
-    perms = resolve(resolver, root.raw_get("/Perms")) if "/Perms" in root else None
+    trailer = resolver.trailer_view
+    root = resolve(resolver, trailer.raw_get("/Root")) if "/Root" in trailer else None
+    if not isinstance(root, generic.DictionaryObject) or "/Perms" not in root:
+        return None
+    perms = resolve(resolver, root.raw_get("/Perms"))
     if not isinstance(perms, generic.DictionaryObject) or "/DocMDP" not in perms:
         return None
     sig = resolve(resolver, perms.raw_get("/DocMDP"))
@@ -139,108 +191,93 @@ def docmdp_level(resolver: HistoricalResolver) -> int | None:
         entry = resolve(resolver, item)
         if not isinstance(entry, generic.DictionaryObject):
             continue
-        if entry.get("/TransformMethod") != "/DocMDP":
+        if _name_of(resolver, entry, "/TransformMethod") != "/DocMDP":
             continue
         params = (
             resolve(resolver, entry.raw_get("/TransformParams"))
             if "/TransformParams" in entry
             else None
         )
-        level = params.get("/P") if isinstance(params, generic.DictionaryObject) else None
+        level = (
+            resolve(resolver, params.raw_get("/P"))
+            if isinstance(params, generic.DictionaryObject) and "/P" in params
+            else None
+        )
         return int(level) if isinstance(level, generic.NumberObject) and 1 <= level <= 3 else 2
     return 2
 
 
-class RevisionJudge:
-    """Judges one later revision; ``touched`` accumulates refs rewritten since signing."""
+def _name_of(resolver: RevisionView, d: generic.DictionaryObject, key: str) -> str | None:
+    value = resolve(resolver, d.raw_get(key)) if key in d else None
+    return str(value) if isinstance(value, generic.NameObject) else None
 
-    def __init__(self, ctx: Context, touched: set[Key], staged_seen: set[Key]) -> None:
+
+@dataclass
+class _Found:
+    keyed: list[tuple[Key, Change]] = field(default_factory=list)
+    tallies: list[tuple[Key, Tally]] = field(default_factory=list)
+    freed: list[Key] = field(default_factory=list)
+    offsets: list[tuple[int, Key]] = field(default_factory=list)
+
+
+class RevisionJudge:
+    """Judges one revision against its predecessor."""
+
+    def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.touched = touched
-        self.staged_seen = staged_seen
         self.old = ctx.old
         self.new = ctx.new
-        self.found: list[Change] = []
-        self.allowed: Counter[Role] = Counter()
-        self.supporting: Counter[tuple[Role, Verdict]] = Counter()
+        self.found = _Found()
+        self.current: Key = (0, 0)
 
-    def run(self) -> list[Change]:
-        xrefs = self.ctx.reader.xrefs
+    def run(self) -> RevisionFindings:
+        history = self.ctx.history
+        xrefs = history.reader.xrefs
         rev = self.ctx.revision
-        explicit = {key_of(r) for r in xrefs.explicit_refs_in_revision(rev)}
-        freed = {key_of(r) for r in xrefs.refs_freed_in_revision(rev)}
         container = xrefs.get_xref_container_info(rev).stream_ref
         plumbing = {key_of(r) for r in xrefs.object_streams_used_in(rev)}
         if container is not None:
             plumbing.add(key_of(container))
-        for key in sorted(explicit - plumbing):
+        for key in sorted(history.explicit[rev] - plumbing):
             self.ctx.budget.spend()
-            self._judge(key, freed)
-        self.touched.update(explicit)
-        self._staged()
-        for role, count in sorted(self.allowed.items()):
-            kind, what = _ALLOWED_KINDS[role]
-            sentence = f"revision {rev} {what} ({count} object{'s' if count > 1 else ''})"
-            self.found.append(Change(kind, Verdict.ALLOWED, sentence, revision=rev))
-        for (role, verdict), count in sorted(self.supporting.items()):
-            sentence = f"revision {rev} adds {count} object(s) used by {_SUPPORTING[role]}"
-            self.found.append(Change(ChangeKind.OBJECT_CHANGED, verdict, sentence, revision=rev))
-        return self.found
-
-    def _add(self, kind: ChangeKind, verdict: Verdict, sentence: str, key: Key | None) -> None:
-        page = self.ctx.after.page_of.get(key) if key else None
-        if page is None and key is not None:
-            page = self.ctx.before.page_of.get(key)
-        self.found.append(
-            Change(
-                kind,
-                verdict,
-                sentence,
-                revision=self.ctx.revision,
-                obj=_label(key) if key else None,
-                page=None if page is None else page + 1,
-            )
+            self.current = key
+            self._judge(key)
+        new_users = self.ctx.after.roles.keys() - self.ctx.before.roles.keys()
+        activated = tuple(sorted(k for k in new_users if _defined_before(history, k, rev)))
+        return RevisionFindings(
+            rev,
+            tuple(self.found.keyed),
+            tuple(self.found.tallies),
+            tuple(self.found.freed),
+            tuple(sorted(self.found.offsets)),
+            activated,
         )
 
-    def _judge(self, key: Key, freed: set[Key]) -> None:
-        xrefs = self.ctx.reader.xrefs
+    def _add(self, kind: ChangeKind, verdict: Verdict, sentence: str, key: Key | None) -> None:
+        ctx = self.ctx
+        change = finding(kind, verdict, sentence, ctx.revision, key, ctx.after, ctx.before)
+        self.found.keyed.append((self.current, change))
+
+    def _judge(self, key: Key) -> None:
+        history = self.ctx.history
+        rev = self.ctx.revision
+        location = history.location(key, rev)
+        if key in history.freed[rev] or location is None:
+            self.found.freed.append(key)
+            return
+        offset = history.offset(location, rev)
+        if offset is not None:
+            self.found.offsets.append((offset, key))
         old_roles = self.ctx.before.roles.get(key, set())
         new_roles = self.ctx.after.roles.get(key, set())
-        location = xrefs.get_historical_ref(_ref(key), self.ctx.revision)
-        old_location = xrefs.get_historical_ref(_ref(key), self.ctx.signed)
-        if key in freed or location is None:
-            if old_roles:
-                self._add(
-                    ChangeKind.OBJECT_FREED,
-                    Verdict.NOT_ALLOWED,
-                    f"object {_label(key)}, used by the signed revision, was deleted",
-                    key,
-                )
-            return
-        if location != old_location and self._inside_signed_bytes(location):
-            self._add(
-                ChangeKind.XREF_OVERRIDE,
-                Verdict.NOT_ALLOWED,
-                f"the cross-reference entry of object {_label(key)} now points at a hidden "
-                "definition inside the signed bytes that the signed revision did not use",
-                key,
-            )
-            return
-        old_obj = _load(self.old, key) if old_location is not None else None
-        new_obj = _load(self.new, key)
+        old_obj = load(self.old, key) if history.location(key, rev - 1) is not None else None
+        new_obj = load(self.new, key)
         if old_obj is not None and old_roles and same(old_obj, new_obj):
             return
         roles = old_roles | new_roles
         if not roles:
             return  # an orphan: nothing displays it
         self._classify(key, max(roles), old_obj, new_obj)
-
-    def _inside_signed_bytes(self, location: int | ObjStreamRef) -> bool:
-        if isinstance(location, int):
-            return location < self.ctx.signed_end
-        stream = generic.Reference(location.obj_stream_id, 0)
-        container = self.ctx.reader.xrefs.get_historical_ref(stream, self.ctx.revision)
-        return isinstance(container, int) and container < self.ctx.signed_end
 
     def _supporting(self, key: Key, role: Role, new: generic.PdfObject) -> bool:
         """New fonts, images and appearance streams are counted, not listed one by one:
@@ -259,7 +296,7 @@ class RevisionJudge:
         else:
             return False
         if not primary:
-            self.supporting[role, verdict] += 1
+            self.found.tallies.append((key, (role, verdict)))
         return not primary
 
     def _classify(
@@ -283,7 +320,7 @@ class RevisionJudge:
             self._add(
                 ChangeKind.OBJECT_CHANGED,
                 verdict,
-                f"object {_label(key)} ({_describe(new)}) was "
+                f"object {label(key)} ({describe(new)}) was "
                 f"{'changed' if old is not None else 'added'} outside pages, forms and "
                 "signatures",
                 key,
@@ -295,7 +332,7 @@ class RevisionJudge:
         elif role is Role.SIGNATURE:
             self._signature(key, old, new)
         else:
-            self.allowed[role] += 1
+            self.found.tallies.append((key, (role, None)))
 
     def _page_change(
         self, key: Key, role: Role, old: generic.PdfObject | None, new: generic.PdfObject
@@ -306,7 +343,7 @@ class RevisionJudge:
             self._add(
                 ChangeKind.PAGE_CONTENT,
                 Verdict.NOT_ALLOWED,
-                f"content drawn on {where} (object {_label(key)}, {_describe(new)}) was "
+                f"content drawn on {where} (object {label(key)}, {describe(new)}) was "
                 f"{'replaced' if old is not None else 'added'} after signing",
                 key,
             )
@@ -315,14 +352,17 @@ class RevisionJudge:
             self._add(
                 ChangeKind.PAGE_TREE,
                 Verdict.NOT_ALLOWED,
-                f"the page tree gained object {_label(key)} after signing (a page added or "
+                f"the page tree gained object {label(key)} after signing (a page added or "
                 "replaced)",
                 key,
             )
             return
         ignore = {"/Annots"} if role is Role.PAGE_TREE else set()
         keys = _changed_keys(old, new, ignore) if role is Role.PAGE_TREE else []
-        is_page = isinstance(new, generic.DictionaryObject) and new.get("/Type") == "/Page"
+        is_page = (
+            isinstance(new, generic.DictionaryObject)
+            and _name_of(self.new, new, "/Type") == "/Page"
+        )
         if keys:
             kind = ChangeKind.PAGE_CHANGED if is_page else ChangeKind.PAGE_TREE
             self._add(
@@ -344,7 +384,7 @@ class RevisionJudge:
             self._add(
                 ChangeKind.ANNOTATION_REMOVED,
                 self._annotation_verdict(),
-                f"annotation {_label(gone)} was removed after signing: content it covered "
+                f"annotation {label(gone)} was removed after signing: content it covered "
                 f"becomes visible{self._permission_note(annotations=True)}",
                 gone,
             )
@@ -366,7 +406,7 @@ class RevisionJudge:
         return f" (the certification, level {self.ctx.docmdp}, does not permit it)"
 
     def _annotation(self, key: Key, old: generic.PdfObject | None, new: generic.PdfObject) -> None:
-        subtype = _describe(new)
+        subtype = describe(new)
         rect = (
             rect_of(self.new, new, "/Rect") if isinstance(new, generic.DictionaryObject) else None
         )
@@ -388,7 +428,7 @@ class RevisionJudge:
             self._add(
                 ChangeKind.FORM_FIELD_APPEARANCE,
                 self._form_verdict(),
-                f"an appearance of a form field (object {_label(key)}) was "
+                f"an appearance of a form field (object {label(key)}) was "
                 f"{'added' if old is None else 'replaced'} after signing{note}",
                 key,
             )
@@ -423,13 +463,13 @@ class RevisionJudge:
 
     def _signature(self, key: Key, old: generic.PdfObject | None, new: generic.PdfObject) -> None:
         if old is None or not isinstance(old, generic.DictionaryObject):
-            self.allowed[Role.SIGNATURE] += 1
+            self.found.tallies.append((key, (Role.SIGNATURE, None)))
             return
         if "/ByteRange" in old:
             self._add(
                 ChangeKind.SIGNATURE_CHANGED,
                 Verdict.NOT_ALLOWED,
-                f"an existing signature value (object {_label(key)}) was rewritten",
+                f"an existing signature value (object {label(key)}) was rewritten",
                 key,
             )
             return
@@ -448,36 +488,38 @@ class RevisionJudge:
                 key,
             )
             return
-        self.allowed[Role.SIGNATURE] += 1
-
-    def _staged(self) -> None:
-        """Objects the signed revision held but did not use, displayed from now on: the
-        hide-and-replace staging of the shadow attacks."""
-        xrefs = self.ctx.reader.xrefs
-        for key, roles in sorted(self.ctx.after.roles.items()):
-            if key in self.ctx.before.roles or key in self.staged_seen:
-                continue
-            if xrefs.get_historical_ref(_ref(key), self.ctx.signed) is None:
-                continue
-            if key in self.touched and not same(_load(self.old, key), _load(self.new, key)):
-                continue
-            self.staged_seen.add(key)
-            role = max(roles)
-            self._add(
-                ChangeKind.STAGED_OBJECT,
-                Verdict.NOT_ALLOWED if role > Role.SIGNATURE else Verdict.SUSPICIOUS,
-                f"object {_label(key)} ({_describe(_load(self.new, key))}) sat unused in the "
-                f"signed revision and is used as {role.name.lower().replace('_', ' ')} from "
-                f"revision {self.ctx.revision} on: content staged before signing was swapped in",
-                key,
-            )
+        self.found.tallies.append((key, (Role.SIGNATURE, None)))
 
 
-def _load(resolver: HistoricalResolver, key: Key) -> generic.PdfObject:
-    return resolve(resolver, generic.IndirectObject(key[0], key[1], resolver))
+def _defined_before(history: ObjectHistory, key: Key, revision: int) -> bool:
+    first = history.first_defined(key)
+    return first is not None and first < revision
 
 
-def _annot_keys(resolver: HistoricalResolver, obj: generic.PdfObject) -> set[Key]:
+def finding(
+    kind: ChangeKind,
+    verdict: Verdict,
+    sentence: str,
+    revision: int,
+    key: Key | None,
+    after: Structure,
+    before: Structure,
+) -> Change:
+    """A finding about ``key``, on the page that shows it now, or showed it before."""
+    page = after.page_of.get(key) if key else None
+    if page is None and key is not None:
+        page = before.page_of.get(key)
+    return Change(
+        kind,
+        verdict,
+        sentence,
+        revision=revision,
+        obj=label(key) if key else None,
+        page=None if page is None else page + 1,
+    )
+
+
+def _annot_keys(resolver: RevisionView, obj: generic.PdfObject) -> set[Key]:
     if isinstance(obj, generic.DictionaryObject):
         obj = (
             resolve(resolver, obj.raw_get("/Annots")) if "/Annots" in obj else generic.ArrayObject()
@@ -487,7 +529,7 @@ def _annot_keys(resolver: HistoricalResolver, obj: generic.PdfObject) -> set[Key
     return {key_of(i) for i in obj.iterate() if isinstance(i, generic.IndirectObject)}
 
 
-def _describe(obj: generic.PdfObject) -> str:
+def describe(obj: generic.PdfObject) -> str:
     if isinstance(obj, Unreadable):
         return "unreadable object"
     if isinstance(obj, generic.DictionaryObject):
@@ -501,7 +543,7 @@ def _describe(obj: generic.PdfObject) -> str:
     return type(obj).__name__.replace("Object", "").lower()
 
 
-def _field_name(resolver: HistoricalResolver, obj: generic.PdfObject) -> str:
+def _field_name(resolver: RevisionView, obj: generic.PdfObject) -> str:
     current: generic.PdfObject | None = obj
     for _ in range(32):
         if not isinstance(current, generic.DictionaryObject):
@@ -512,7 +554,7 @@ def _field_name(resolver: HistoricalResolver, obj: generic.PdfObject) -> str:
     return "(unnamed)"
 
 
-def _value_text(resolver: HistoricalResolver, obj: generic.PdfObject) -> str:
+def _value_text(resolver: RevisionView, obj: generic.PdfObject) -> str:
     if not isinstance(obj, generic.DictionaryObject) or "/V" not in obj:
         return "none"
     value = resolve(resolver, obj.raw_get("/V"))
@@ -521,7 +563,7 @@ def _value_text(resolver: HistoricalResolver, obj: generic.PdfObject) -> str:
 
 
 def _signature_value(
-    resolver: HistoricalResolver, field: generic.DictionaryObject
+    resolver: RevisionView, field: generic.DictionaryObject
 ) -> generic.PdfObject | None:
     if "/V" not in field:
         return None

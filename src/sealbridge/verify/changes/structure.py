@@ -15,11 +15,10 @@ from enum import IntEnum
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfReadError
-from pyhanko.pdf_utils.reader import HistoricalResolver
 
 from sealbridge.errors import MalformedInput
+from sealbridge.verify.changes.history import Key, RevisionView, key_of
 
-Key = tuple[int, int]
 Rect = tuple[float, float, float, float]
 
 # Annotations drawn with their own appearance; /Popup and /Link are not painted over content.
@@ -93,24 +92,18 @@ class Budget:
             )
 
 
-def key_of(ref: generic.IndirectObject | generic.Reference) -> Key:
-    if isinstance(ref, generic.IndirectObject):
-        ref = ref.reference
-    return int(ref.idnum), int(ref.generation)
-
-
 class Unreadable(generic.NullObject):
     """Stands in for an object pyHanko cannot parse (real files hold floats like
     ``-1.#INF``); lenient viewers may still show it, so it is judged by its role."""
 
 
-def resolve(resolver: HistoricalResolver, obj: generic.PdfObject) -> generic.PdfObject:
+def resolve(resolver: RevisionView, obj: generic.PdfObject) -> generic.PdfObject:
     """Dereference without recursion, so a chain of references cannot exhaust the stack."""
     for _ in range(_MAX_INDIRECTION):
         if not isinstance(obj, generic.IndirectObject):
             return obj
         try:
-            obj = resolver(generic.Reference(obj.idnum, obj.generation, pdf=resolver))
+            obj = resolver(generic.Reference(obj.idnum, obj.generation))
         except PdfReadError:
             return Unreadable()
     raise MalformedInput("PDF", "a reference chain is longer than any real document has")
@@ -120,13 +113,11 @@ def _name(value: generic.PdfObject | None) -> str | None:
     return str(value) if isinstance(value, generic.NameObject) else None
 
 
-def _get(
-    resolver: HistoricalResolver, d: generic.DictionaryObject, key: str
-) -> generic.PdfObject | None:
+def _get(resolver: RevisionView, d: generic.DictionaryObject, key: str) -> generic.PdfObject | None:
     return resolve(resolver, d.raw_get(key)) if key in d else None
 
 
-def field_type(resolver: HistoricalResolver, d: generic.DictionaryObject) -> str | None:
+def field_type(resolver: RevisionView, d: generic.DictionaryObject) -> str | None:
     """A field's /FT, inherited through /Parent as ISO 32000 allows."""
     current: generic.PdfObject | None = d
     for _ in range(_MAX_PARENT_DEPTH):
@@ -139,7 +130,7 @@ def field_type(resolver: HistoricalResolver, d: generic.DictionaryObject) -> str
     return None
 
 
-def rect_of(resolver: HistoricalResolver, d: generic.DictionaryObject, key: str) -> Rect | None:
+def rect_of(resolver: RevisionView, d: generic.DictionaryObject, key: str) -> Rect | None:
     value = _get(resolver, d, key)
     if not isinstance(value, generic.ArrayObject) or len(value) != 4:
         return None
@@ -151,7 +142,7 @@ def rect_of(resolver: HistoricalResolver, d: generic.DictionaryObject, key: str)
 
 
 def annotation_role(
-    resolver: HistoricalResolver, d: generic.DictionaryObject, default: Role = Role.ANNOTATION
+    resolver: RevisionView, d: generic.DictionaryObject, default: Role = Role.ANNOTATION
 ) -> Role:
     """Widgets and fields are form content (signature or not); anything else in a page's
     /Annots is an annotation, anything else in /Fields a non-terminal field."""
@@ -160,7 +151,7 @@ def annotation_role(
     return default
 
 
-def is_visible(resolver: HistoricalResolver, d: generic.DictionaryObject) -> bool:
+def is_visible(resolver: RevisionView, d: generic.DictionaryObject) -> bool:
     flags = _get(resolver, d, "/F")
     hidden = isinstance(flags, generic.NumberObject) and int(flags) & _INVISIBLE_FLAGS
     rect = rect_of(resolver, d, "/Rect")
@@ -184,7 +175,7 @@ _SKIPPED = {"/Parent", "/P", "/Data", "/Prev", "/XRefStm", "/Size", "/ID"}
 
 
 class _Walker:
-    def __init__(self, resolver: HistoricalResolver, budget: Budget) -> None:
+    def __init__(self, resolver: RevisionView, budget: Budget) -> None:
         self.resolver = resolver
         self.budget = budget
         self.structure = Structure()
@@ -330,7 +321,7 @@ class _Walker:
         self.structure.signature_widgets.append(widget)
 
 
-def _paints(resolver: HistoricalResolver, d: generic.DictionaryObject) -> bool:
+def _paints(resolver: RevisionView, d: generic.DictionaryObject) -> bool:
     """Whether the normal appearance draws anything: an empty field prepared for a later
     signer is legitimate, a painted one without a signature is an overlay."""
     appearances = _get(resolver, d, "/AP")
@@ -347,7 +338,7 @@ def _paints(resolver: HistoricalResolver, d: generic.DictionaryObject) -> bool:
         return True
 
 
-def _inherited_box(resolver: HistoricalResolver, page: generic.DictionaryObject) -> Rect:
+def _inherited_box(resolver: RevisionView, page: generic.DictionaryObject) -> Rect:
     current: generic.PdfObject | None = _get(resolver, page, "/Parent")
     for _ in range(_MAX_PARENT_DEPTH):
         if not isinstance(current, generic.DictionaryObject):
@@ -359,5 +350,10 @@ def _inherited_box(resolver: HistoricalResolver, page: generic.DictionaryObject)
     return 0.0, 0.0, 612.0, 792.0
 
 
-def walk(resolver: HistoricalResolver, budget: Budget) -> Structure:
+def walk(resolver: RevisionView, budget: Budget) -> Structure:
     return _Walker(resolver, budget).run()
+
+
+def load(resolver: RevisionView, key: Key) -> generic.PdfObject:
+    """``key``'s value as ``resolver``'s revision defines it."""
+    return resolve(resolver, generic.IndirectObject(key[0], key[1], resolver.history.reader))

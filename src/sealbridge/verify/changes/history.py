@@ -1,0 +1,124 @@
+"""Where every object of a PDF lives in each revision, each definition read only once.
+
+pyHanko's ``HistoricalResolver`` re-reads, for its revision, every object that a later
+revision overwrote, and copies every object it hands out; a lookup of an object's
+history scans all cross-reference sections. Analysing n signatures over n revisions that
+way costs n^2 reads and copies. Here the cross-reference sections are indexed once, per
+object, by the revisions that wrote it, so a lookup is a bisection; and a definition at
+one place in the file is the same object in every revision that uses it, so it is read
+once and shared by all of them.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.xref import ObjStreamRef
+
+Key = tuple[int, int]
+Location = int | ObjStreamRef
+
+
+def key_of(ref: generic.IndirectObject | generic.Reference) -> Key:
+    if isinstance(ref, generic.IndirectObject):
+        ref = ref.reference
+    return int(ref.idnum), int(ref.generation)
+
+
+class ObjectHistory:
+    """Every cross-reference entry of a file, by object, in revision order."""
+
+    def __init__(self, reader: PdfFileReader) -> None:
+        self.reader = reader
+        xrefs = reader.xrefs
+        self.total = int(xrefs.total_revisions)
+        self._revisions: dict[Key, list[int]] = {}
+        self._locations: dict[Key, list[Location | None]] = {}
+        self._written: dict[Key, list[int]] = {}
+        self.explicit: list[frozenset[Key]] = []
+        self.freed: list[frozenset[Key]] = []
+        self._objects: dict[tuple[Key, Location], generic.PdfObject] = {}
+        self._trailers: dict[int, generic.DictionaryObject] = {}
+        for revision in range(self.total):
+            freed = frozenset(key_of(r) for r in xrefs.refs_freed_in_revision(revision))
+            explicit = frozenset(key_of(r) for r in xrefs.explicit_refs_in_revision(revision))
+            for key in sorted(freed):
+                self._record(key, revision, None)
+            for key in sorted(explicit):
+                where = xrefs.get_historical_ref(generic.Reference(*key), revision)
+                self._record(key, revision, where)
+                self._written.setdefault(key, []).append(revision)
+            self.freed.append(freed)
+            self.explicit.append(explicit)
+
+    def _record(self, key: Key, revision: int, where: Location | None) -> None:
+        self._revisions.setdefault(key, []).append(revision)
+        self._locations.setdefault(key, []).append(where)
+
+    def location(self, key: Key, revision: int) -> Location | None:
+        """Where ``revision``'s cross-reference data puts ``key`` (``None``: nowhere)."""
+        revisions = self._revisions.get(key)
+        if revisions is None:
+            return None
+        at = bisect_right(revisions, revision)
+        return self._locations[key][at - 1] if at else None
+
+    def first_defined(self, key: Key) -> int | None:
+        """The earliest revision whose cross-reference data lists ``key``."""
+        written = self._written.get(key)
+        return written[0] if written else None
+
+    def written_between(self, key: Key, after: int, upto: int) -> bool:
+        """Whether a revision in ``(after, upto]`` lists ``key`` as written."""
+        written = self._written.get(key, [])
+        return bisect_right(written, upto) > bisect_right(written, after)
+
+    def offset(self, where: Location, revision: int) -> int | None:
+        """The file offset of a definition; for one inside an object stream, that
+        stream's offset in the same revision."""
+        if isinstance(where, int):
+            return where
+        container = self.location((where.obj_stream_id, 0), revision)
+        return container if isinstance(container, int) else None
+
+    def load(self, key: Key, revision: int) -> generic.PdfObject:
+        """``key``'s value in ``revision``, decrypted, resolved within nothing: callers
+        resolve references through the ``RevisionView`` of the revision they judge."""
+        where = self.location(key, revision)
+        ref = generic.Reference(key[0], key[1], self.reader)
+        if where is None:
+            # pyHanko decides what a dangling reference is (null, or an error if strict).
+            return self.reader.get_object(ref, revision=revision)
+        found = self._objects.get((key, where))
+        if found is None:
+            latest = self.location(key, self.total - 1) == where
+            found = self.reader.get_object(ref) if latest else self.reader.get_object(ref, revision)
+            self._objects[key, where] = found
+        return found
+
+    def trailer(self, revision: int) -> generic.DictionaryObject:
+        found = self._trailers.get(revision)
+        if found is None:
+            found = self.reader.trailer.flatten(revision)
+            self._trailers[revision] = found
+        return found
+
+    def view(self, revision: int) -> RevisionView:
+        return RevisionView(self, revision)
+
+
+class RevisionView:
+    """The file as one revision saw it: a resolver for ``structure.resolve``."""
+
+    def __init__(self, history: ObjectHistory, revision: int) -> None:
+        self.history = history
+        self.revision = revision
+
+    def __call__(self, ref: generic.Reference) -> generic.PdfObject:
+        return self.history.load(key_of(ref), self.revision)
+
+    @property
+    def trailer_view(self) -> generic.DictionaryObject:
+        return self.history.trailer(self.revision)
