@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
+from asn1crypto import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
@@ -53,7 +54,8 @@ def _federation(ca: CertificateAuthority) -> Federation:
     service = TrustService(
         name="Bench CA",
         service_type=ServiceType.CA_E_SIGNATURE,
-        certificate=ca.certificate,
+        # As a relying party has it: parsed from a trust list, so re-encoding is free.
+        certificate=x509.Certificate.load(ca.certificate.dump()),
         history=(StatusChange(ServiceStatus.GRANTED, now - timedelta(days=1)),),
         policy_prefixes=(profiles.MUTUAL_RECOGNITION_POLICY_PREFIX,),
     )

@@ -29,7 +29,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import DocumentTimestampStatus, PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
-from sealbridge.documents.pdf.reader import open_pdf
+from sealbridge.documents.pdf.reader import OpenedPdf, open_pdf
 from sealbridge.errors import MalformedInput
 from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
@@ -130,15 +130,46 @@ def verify_pdf(
     repairs only what no signature covers or what the bytes leave no doubt about; the
     repairs are listed in the report's notes.
     """
-    opened = open_pdf(data, password=password)
+    # Objects are parsed as they are read (not all up front, which cost a third of a
+    # one-signature verification); a hostile nesting met on the way is a typed error.
+    try:
+        return _verify_all(
+            data,
+            name,
+            federation,
+            jurisdictions,
+            open_pdf(data, password=password, scan=False),
+            _Options(context, attachment_verifier, revocation, changes or ChangePolicy()),
+        )
+    except RecursionError as exc:
+        raise MalformedInput("PDF", "objects are nested too deeply to read") from exc
+
+
+@dataclass(frozen=True)
+class _Options:
+    context: ContextFactory | None
+    attachment_verifier: AttachmentVerifier | None
+    revocation: RevocationSource | None
+    changes: ChangePolicy
+
+
+def _verify_all(
+    data: bytes,
+    name: str,
+    federation: Federation,
+    jurisdictions: Sequence[str],
+    opened: OpenedPdf,
+    options: _Options,
+) -> ValidationReport:
     reader, embedded = opened.reader, list(opened.signatures)
-    make_context = context or federation_context(federation)
+    make_context = options.context or federation_context(federation)
     dss = DssContent.read(reader)
     structures: StructureCache = {}
     reports: list[SignatureReport] = []
     last_doc_ts = max(
         (i for i, s in enumerate(embedded) if s.sig_object_type == "/DocTimeStamp"), default=-1
     )
+    revocation = options.revocation
     for index, sig in enumerate(embedded):
         if is_national(sig):
             report = verify_pdf_cms(
@@ -149,15 +180,15 @@ def verify_pdf(
                 revocation=revocation if revocation is not None else OcspRevocationSource(),
             )
         else:
-            later = _later_changes(data, sig, changes or ChangePolicy(), structures)
+            later = _later_changes(data, sig, options.changes, structures)
             report = _verify_one(
                 sig, index, federation, jurisdictions, _Contexts(make_context, dss), later
             )
         if report.kind is SignatureKind.PADES and report.level == "B-T" and dss is not None:
             report = replace(report, level="B-LTA" if last_doc_ts > index else "B-LT")
         reports.append(report)
-        if attachment_verifier is not None and report.kind is SignatureKind.PADES:
-            reports.extend(attachment_verifier(reader, sig, report))
+        if options.attachment_verifier is not None and report.kind is SignatureKind.PADES:
+            reports.extend(options.attachment_verifier(reader, sig, report))
     return ValidationReport(
         file=name,
         sha256=hashlib.sha256(data).hexdigest(),

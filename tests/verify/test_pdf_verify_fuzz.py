@@ -1,0 +1,117 @@
+"""Any bytes into verify_pdf: a report or a typed error, never another exception or a hang.
+
+The corpus is data: mutations of one signed contract drawn from a fixed seed (so every
+run checks the same inputs), plus hypothesis's own search on top.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sealbridge.crypto.algorithms import KeyKind
+from sealbridge.documents.pdf.contract import ContractParty, build_contract
+from sealbridge.documents.pdf.sign import PadesLevel, PadesProfile, PdfSignerIdentity, sign_pdf
+from sealbridge.errors import SealBridgeError
+from sealbridge.trust.view import Federation
+from sealbridge.verify.pdf import federation_context, verify_pdf
+from sealbridge.verify.report.model import Indication
+from support.pki import enterprise
+from support.trust import Operator
+
+CORPUS_SEED = 20261125
+CORPUS_SIZE = 40
+
+
+@pytest.fixture(scope="module")
+def signed() -> tuple[bytes, Federation]:
+    operator = Operator("SZ")
+    signer = enterprise(operator.ca, "深圳甲公司", KeyKind.ECDSA_P256)
+    pdf = build_contract(
+        "合同",
+        "Contract",
+        [ContractParty("甲方", "Party A", "深圳甲公司", "SZ A Co", "X", "深圳")],
+        [("条款", "Clause")],
+        contract_no="F-1",
+        on=date(2026, 1, 1),
+    ).pdf
+    data = sign_pdf(
+        pdf,
+        PdfSignerIdentity(signer.key, signer.certificate, (operator.ca.certificate,)),
+        None,
+        PadesProfile(PadesLevel.B_B),
+        field_name="Fuzzed",
+    )
+    return data, Federation({"SZ": operator.trust_list()}, ())
+
+
+def _mutate(data: bytes, rng: random.Random) -> tuple[bytes, int]:
+    """A mutated copy and the first offset that differs from ``data``."""
+    choice = rng.randrange(4)
+    at = rng.randrange(len(data))
+    if choice == 0:
+        return data[:at] + bytes([rng.randrange(256)]) + data[at + 1 :], at
+    if choice == 1:
+        return data[:at], at
+    if choice == 2:
+        noise = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 64)))
+        return data[:at] + noise + data[at:], at
+    return data[:at] + data[at + rng.randrange(1, 512) :], at
+
+
+def _check(original: bytes, mutated: bytes, at: int, federation: Federation) -> None:
+    """A typed error, or a report that does not pass a signature whose bytes changed."""
+    if mutated == original:
+        return
+    try:
+        report = verify_pdf(
+            mutated,
+            "fuzz.pdf",
+            federation,
+            ["SZ"],
+            context=federation_context(federation, fetch=False),
+        )
+    except SealBridgeError:
+        return
+    if not original:
+        return
+    start, end = _signature_hex(original)
+    if not start <= at < end:  # the signature value's own zero padding is not signed
+        assert all(s.indication is not Indication.TOTAL_PASSED for s in report.signatures)
+
+
+def _signature_hex(data: bytes) -> tuple[int, int]:
+    """The bytes a signature's ByteRange leaves out: its /Contents value."""
+    marker = data.rindex(b"/ByteRange")
+    numbers = data[marker : marker + 80].split(b"[", 1)[1].split(b"]", 1)[0].split()
+    return int(numbers[1]), int(numbers[2])
+
+
+def test_the_fixed_corpus(signed: tuple[bytes, Federation]) -> None:
+    data, federation = signed
+    rng = random.Random(CORPUS_SEED)
+    for _ in range(CORPUS_SIZE):
+        _check(data, *_mutate(data, rng), federation)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+def test_random_mutations(signed: tuple[bytes, Federation], seed: int) -> None:
+    data, federation = signed
+    _check(data, *_mutate(data, random.Random(seed)), federation)
+
+
+@given(st.binary(max_size=2048))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_arbitrary_bytes(signed: tuple[bytes, Federation], raw: bytes) -> None:
+    _check(b"", b"%PDF-1.7\n" + raw, -1, signed[1])
