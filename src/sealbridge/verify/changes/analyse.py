@@ -113,6 +113,10 @@ def _analyse(
             f"{later} revisions after the signature exceed the limit of {policy.max_revisions}",
         )
     level = docmdp if docmdp is not None else docmdp_level(timeline.history.view(signed))
+    if later == 0:
+        # Nothing was added after this signature: the layout checks above say it all,
+        # and walking the document's structure would only re-read what it signed.
+        return ChangeAnalysis(signed, 0, level, tuple(changes), False)
     found, before, after = timeline.changes_after(signed, signed_end, level, budget)
     changes += found
     changes += _unsigned_signature_fields(before, after)
