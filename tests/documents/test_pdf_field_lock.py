@@ -4,7 +4,7 @@ locked field as a violation, and the same change to an unlocked field as form fi
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -22,10 +22,21 @@ from sealbridge.documents.pdf.sign import (
     VisibleStamp,
     sign_pdf,
 )
+from sealbridge.trust.model import (
+    ServiceStatus,
+    ServiceType,
+    StatusChange,
+    TrustList,
+    TrustService,
+    TrustServiceProvider,
+)
+from sealbridge.trust.view import Federation
+from sealbridge.verify.pdf import federation_context, verify_pdf
 from support.pki import Signer, demo_ca, enterprise
 from verify import attacks
 
 AMOUNT_BOX = (300.0, 400.0, 540.0, 424.0)
+NOW = datetime.now(UTC)
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +93,57 @@ def test_changing_a_locked_field_is_a_violation_for_pyhanko(
     unlocked = _first_signature_after_amount_change(_signed(contract, signer, None), signer)
     assert unlocked is ModificationLevel.FORM_FILLING
     assert locked is ModificationLevel.OTHER
+
+
+def _our_verdict(data: bytes, signer: Signer) -> tuple[bool, str | None]:
+    federation = Federation({"SZ": _trust_list(signer)}, ())
+    report = verify_pdf(
+        data, "x.pdf", federation, ["SZ"], context=federation_context(federation, fetch=False)
+    )
+    first = report.signatures[0]
+    return first.modified_after_signing, first.sub_indication
+
+
+def _trust_list(signer: Signer) -> TrustList:
+    return TrustList(
+        territory="SZ",
+        operator="SZ operator",
+        sequence_number=1,
+        issued=NOW,
+        next_update=NOW + timedelta(days=30),
+        providers=(
+            TrustServiceProvider(
+                "SZ",
+                (
+                    TrustService(
+                        name="SZ CA",
+                        service_type=ServiceType.CA_E_SIGNATURE,
+                        certificate=signer.ca.certificate,
+                        history=(StatusChange(ServiceStatus.GRANTED, NOW - timedelta(days=1)),),
+                    ),
+                ),
+            ),
+        ),
+    )
+
+
+def test_our_verifier_enforces_the_lock(contract: ContractDocument, signer: Signer) -> None:
+    locked = attacks.replace_field(_signed(contract, signer, ("Amount",)), "Amount", "1M EUR")
+    unlocked = attacks.replace_field(_signed(contract, signer, None), "Amount", "1M EUR")
+    assert _our_verdict(locked, signer) == (True, "SIG_CONSTRAINTS_FAILURE")
+    assert _our_verdict(unlocked, signer)[0] is False
+
+
+def test_a_locked_signature_field_cannot_be_signed_later(
+    contract: ContractDocument, signer: Signer
+) -> None:
+    other = enterprise(signer.ca, "香港乙公司", KeyKind.ECDSA_P256)
+    box = contract.places[1].box
+    picture = render_signature_block(["Signed"], box[2] - box[0], box[3] - box[1])
+    identity = PdfSignerIdentity(other.key, other.certificate, (signer.ca.certificate,))
+    second = VisibleStamp(contract.places[1], picture)
+    for lock, broken in ((("Party2",), True), (("Amount",), False)):
+        both = sign_pdf(
+            _signed(contract, signer, lock), identity, second, PadesProfile(PadesLevel.B_B)
+        )
+        assert _our_verdict(both, signer)[0] is broken, lock

@@ -81,6 +81,17 @@ def change_checks(analysis: ChangeAnalysis) -> list[Check]:
     return [Check("modification", _PASSED, None, analysis.summary)]
 
 
+def locked_fields_changed(names: Sequence[str]) -> Check:
+    """FieldMDP: the signer locked these fields, and a later revision changed them."""
+    return Check(
+        "field-lock",
+        _FAILED,
+        "SIG_CONSTRAINTS_FAILURE",
+        f"field(s) {', '.join(names)} locked by this signature changed after signing",
+        Constraint.MODIFIED_AFTER_SIGNING,
+    )
+
+
 def unanalysable(reason: str) -> Check:
     """Nothing can be said about later revisions: the signature cannot pass."""
     return Check("modification", _OPEN, "FORMAT_FAILURE", f"later revisions unreadable: {reason}")

@@ -37,6 +37,7 @@ from sealbridge.verify import pades_checks
 from sealbridge.verify.changes import ChangePolicy, analyse_after
 from sealbridge.verify.changes.analyse import StructureCache
 from sealbridge.verify.cms import is_national, verify_pdf_cms
+from sealbridge.verify.field_locks import changed_locked_fields
 from sealbridge.verify.report.model import (
     Check,
     Indication,
@@ -225,14 +226,17 @@ def _later_changes(
 ) -> _Later:
     try:
         analysis = analyse_after(data, sig, policy=policy, structures=structures)
+        locked = changed_locked_fields(sig.reader, sig)
     except MalformedInput as exc:
         check = pades_checks.unanalysable(exc.reason)
         return _Later((check,), (check.detail,), False)
-    return _Later(
-        tuple(pades_checks.change_checks(analysis)),
-        analysis.lines,
-        analysis.modified_after_signing,
-    )
+    checks = pades_checks.change_checks(analysis)
+    lines = analysis.lines
+    if locked:
+        lock = pades_checks.locked_fields_changed(locked)
+        checks.append(lock)
+        lines = (*lines, f"not allowed: {lock.detail}")
+    return _Later(tuple(checks), lines, analysis.modified_after_signing or bool(locked))
 
 
 def _verify_one(
