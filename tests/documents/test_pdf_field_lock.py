@@ -4,7 +4,7 @@ locked field as a violation, and the same change to an unlocked field as form fi
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -13,13 +13,11 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from sealbridge.crypto.algorithms import KeyKind
-from sealbridge.documents.pdf.appearance import render_signature_block
-from sealbridge.documents.pdf.contract import ContractDocument, ContractParty, build_contract
+from sealbridge.documents.pdf.contract import ContractDocument
 from sealbridge.documents.pdf.sign import (
     PadesLevel,
     PadesProfile,
     PdfSignerIdentity,
-    VisibleStamp,
     sign_pdf,
 )
 from sealbridge.trust.model import (
@@ -32,6 +30,7 @@ from sealbridge.trust.model import (
 )
 from sealbridge.trust.view import Federation
 from sealbridge.verify.pdf import federation_context, verify_pdf
+from support.contracts import block_stamp, two_party_contract
 from support.pki import Signer, demo_ca, enterprise
 from verify import attacks
 
@@ -41,13 +40,7 @@ NOW = datetime.now(UTC)
 
 @pytest.fixture(scope="module")
 def contract() -> ContractDocument:
-    parties = [
-        ContractParty("甲方", "Party A", "深圳甲公司", "SZ A Co", "X", "深圳"),
-        ContractParty("乙方", "Party B", "香港乙公司", "HK B Co", "Y", "香港"),
-    ]
-    return build_contract(
-        "合同", "Contract", parties, [("条款", "Clause")], contract_no="L-1", on=date(2026, 1, 1)
-    )
+    return two_party_contract("L-1")
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +50,10 @@ def signer() -> Signer:
 
 def _signed(doc: ContractDocument, signer: Signer, lock: tuple[str, ...] | None) -> bytes:
     base = attacks.add_text_field(doc.pdf, "Amount", "100 EUR", AMOUNT_BOX)
-    box = doc.places[0].box
-    picture = render_signature_block(["Signed"], box[2] - box[0], box[3] - box[1])
     return sign_pdf(
         base,
         PdfSignerIdentity(signer.key, signer.certificate, (signer.ca.certificate,)),
-        VisibleStamp(doc.places[0], picture),
+        block_stamp(doc, 0),
         PadesProfile(PadesLevel.B_B, lock_fields=lock),
     )
 
@@ -138,10 +129,8 @@ def test_a_locked_signature_field_cannot_be_signed_later(
     contract: ContractDocument, signer: Signer
 ) -> None:
     other = enterprise(signer.ca, "香港乙公司", KeyKind.ECDSA_P256)
-    box = contract.places[1].box
-    picture = render_signature_block(["Signed"], box[2] - box[0], box[3] - box[1])
     identity = PdfSignerIdentity(other.key, other.certificate, (signer.ca.certificate,))
-    second = VisibleStamp(contract.places[1], picture)
+    second = block_stamp(contract, 1)
     for lock, broken in ((("Party2",), True), (("Amount",), False)):
         both = sign_pdf(
             _signed(contract, signer, lock), identity, second, PadesProfile(PadesLevel.B_B)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,11 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from sealbridge.crypto.algorithms import KeyKind
-from sealbridge.documents.pdf.appearance import render_signature_block
-from sealbridge.documents.pdf.contract import ContractDocument, ContractParty, build_contract
+from sealbridge.documents.pdf.contract import ContractDocument
 from sealbridge.documents.pdf.sign import (
     PadesLevel,
     PadesProfile,
     PdfSignerIdentity,
-    VisibleStamp,
     sign_pdf,
 )
 from sealbridge.errors import MalformedInput
@@ -27,6 +24,7 @@ from sealbridge.verify.pdf import verify_pdf
 from sealbridge.verify.report.html import render_html
 from sealbridge.verify.report.json import render_json
 from sealbridge.verify.report.model import Indication, SignatureKind
+from support.contracts import block_stamp, two_party_contract
 from support.pki import Signer, enterprise
 from support.trust import Operator, agreement
 
@@ -49,24 +47,16 @@ def federation(operators: dict[str, Operator]) -> Federation:
 
 @pytest.fixture(scope="module")
 def contract() -> ContractDocument:
-    parties = [
-        ContractParty("甲方", "Party A", "深圳甲公司", "SZ A Co", "X", "深圳"),
-        ContractParty("乙方", "Party B", "香港乙公司", "HK B Co", "Y", "香港"),
-    ]
-    return build_contract(
-        "合同", "Contract", parties, [("条款", "Clause")], contract_no="V-1", on=date(2026, 1, 1)
-    )
+    return two_party_contract("V-1")
 
 
 def _sign(
     pdf: bytes, doc: ContractDocument, index: int, signer: Signer, certify: bool = False
 ) -> bytes:
-    box = doc.places[index].box
-    picture = render_signature_block(["Signed"], box[2] - box[0], box[3] - box[1])
     return sign_pdf(
         pdf,
         PdfSignerIdentity(signer.key, signer.certificate, (signer.ca.certificate,)),
-        VisibleStamp(doc.places[index], picture),
+        block_stamp(doc, index),
         PadesProfile(PadesLevel.B_B, certify=certify),
     )
 

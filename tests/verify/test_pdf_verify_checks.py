@@ -4,19 +4,17 @@ the interop file pyHanko cannot open read in full."""
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from sealbridge.crypto.algorithms import KeyKind
-from sealbridge.documents.pdf.appearance import render_signature_block
-from sealbridge.documents.pdf.contract import ContractDocument, ContractParty, build_contract
+from sealbridge.documents.pdf.contract import ContractDocument
 from sealbridge.documents.pdf.sign import (
     PadesLevel,
     PadesProfile,
     PdfSignerIdentity,
-    VisibleStamp,
     sign_pdf,
 )
 from sealbridge.pki.issuer import AuthorityUrls, CertificateAuthority
@@ -29,6 +27,7 @@ from sealbridge.verify.report.model import (
     SignatureKind,
     SignatureReport,
 )
+from support.contracts import block_stamp, two_party_contract
 from support.pki import Signer, enterprise
 from support.trust import Operator, agreement
 from verify import attacks
@@ -52,13 +51,7 @@ def federation(operators: dict[str, Operator]) -> Federation:
 
 @pytest.fixture(scope="module")
 def contract() -> ContractDocument:
-    parties = [
-        ContractParty("甲方", "Party A", "深圳甲公司", "SZ A Co", "X", "深圳"),
-        ContractParty("乙方", "Party B", "香港乙公司", "HK B Co", "Y", "香港"),
-    ]
-    return build_contract(
-        "合同", "Contract", parties, [("条款", "Clause")], contract_no="C-1", on=date(2026, 1, 1)
-    )
+    return two_party_contract("C-1")
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +65,10 @@ def signer(operators: dict[str, Operator]) -> Signer:
 
 
 def _sign(pdf: bytes, doc: ContractDocument, signer: Signer, *, certify: bool) -> bytes:
-    box = doc.places[0].box
-    picture = render_signature_block(["Signed"], box[2] - box[0], box[3] - box[1])
     return sign_pdf(
         pdf,
         PdfSignerIdentity(signer.key, signer.certificate, (signer.ca.certificate,)),
-        VisibleStamp(doc.places[0], picture),
+        block_stamp(doc, 0),
         PadesProfile(PadesLevel.B_B, certify=certify),
     )
 
