@@ -41,9 +41,13 @@ from sealbridge.verify.changes import (
     Verdict,
     analyse_after,
     analyse_changes,
+    incremental,
+    structure,
 )
 from sealbridge.verify.changes.analyse import StructureCache
-from sealbridge.verify.changes.history import ObjectHistory
+from sealbridge.verify.changes.history import ObjectHistory, RevisionView
+from sealbridge.verify.changes.incremental import Walks, walk
+from sealbridge.verify.changes.structure import Budget, Expansion, State, Structure
 from support.pki import Signer, demo_ca, enterprise
 from verify import attacks
 
@@ -435,3 +439,48 @@ def test_object_history_agrees_with_pyhanko_on_every_revision(
         for key in sorted(keys):
             expected = xrefs.get_historical_ref(Reference(*key), revision)
             assert history.location(key, revision) == expected, (key, revision)
+
+
+def _revision_structures(data: bytes, order: range) -> dict[int, Structure]:
+    """Every revision's structure as one file's timeline builds it, in ``order``."""
+    walks = Walks(ObjectHistory(PdfFileReader(io.BytesIO(data), strict=False)))
+    budget = Budget(ChangePolicy().max_objects, ChangePolicy().time_limit)
+    return {revision: walks.structure(revision, budget) for revision in order}
+
+
+def test_incremental_structure_equals_a_full_walk_of_every_revision(
+    base: bytes, parties: tuple[Signer, Signer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Revisions that add (signatures, a covering annotation, a sneaky field, a new form
+    value, validation data) and ones that cut edges (the page tree swapped for a staged
+    one) give, built from their predecessor, what a walk from nothing gives."""
+    staged = attacks.stage_shadow_pages(base)
+    pdf = _signed_by_turns(staged.pdf, parties, 2)
+    pdf = attacks.hide(pdf, TITLE_BOX)
+    pdf = attacks.replace_field(pdf, "Amount", "1000000 EUR")
+    pdf = attacks.sneaky_signature_field(pdf, AMOUNT_BOX)
+    pdf = attacks.swap_pages(pdf, staged)
+    pdf = attacks.add_dss(_sign_invisible(pdf, parties[0], "Signer3", certify=False))
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    history = ObjectHistory(reader)
+    total = history.total
+    assert total >= 9
+
+    expanded: list[object] = []
+
+    def counting(resolver: RevisionView, state: State) -> Expansion:
+        expanded.append(state)
+        return structure.expand(resolver, state)
+
+    monkeypatch.setattr(incremental, "expand", counting)
+    forward = _revision_structures(pdf, range(total))
+    incremental_cost = len(expanded)
+    backward = _revision_structures(pdf, range(total - 1, -1, -1))
+    budget = Budget(ChangePolicy().max_objects, ChangePolicy().time_limit)
+    expanded.clear()
+    fresh = {revision: walk(history.view(revision), budget) for revision in range(total)}
+    assert forward == fresh
+    assert backward == fresh
+    assert any(fresh[r].roles != fresh[r - 1].roles for r in range(1, total))
+    # Built from its predecessor, a revision re-expands what it touched, not the document.
+    assert incremental_cost < len(expanded) / 2

@@ -174,42 +174,53 @@ _TRAILER_CHILDREN = {"/Root": Role.CATALOG, "/Info": Role.METADATA, "/Encrypt": 
 _SKIPPED = {"/Parent", "/P", "/Data", "/Prev", "/XRefStm", "/Size", "/ID"}
 
 
-class _Walker:
-    def __init__(self, resolver: RevisionView, budget: Budget) -> None:
+State = tuple[Key, Role]
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """What one object in one role makes reachable: ``edges`` are objects to walk on in
+    their roles, ``marks`` only gain a role (annotation and field lists, whose items are
+    judged by their own roles instead)."""
+
+    edges: frozenset[State]
+    marks: frozenset[State]
+
+
+@dataclass(frozen=True)
+class PageSection:
+    """Pages in reading order with their boxes, the page of each drawn object, and the
+    signature widgets: what a revision's page tree says, apart from roles."""
+
+    pages: tuple[Key, ...]
+    page_boxes: tuple[Rect, ...]
+    page_of: dict[Key, int]
+    widgets: tuple[Widget, ...]
+
+
+class _Expander:
+    """Follows direct objects inline and stops at every reference: a reference is another
+    object, expanded on its own, so that an expansion depends only on what it reads."""
+
+    def __init__(self, resolver: RevisionView) -> None:
         self.resolver = resolver
-        self.budget = budget
-        self.structure = Structure()
-        self.stack: list[tuple[generic.PdfObject, Role]] = []
+        self.edges: set[State] = set()
+        self.marks: set[State] = set()
 
-    def run(self) -> Structure:
-        trailer = self.resolver.trailer_view
-        root = trailer.raw_get("/Root") if "/Root" in trailer else None
-        if not isinstance(root, generic.IndirectObject):
-            raise MalformedInput("PDF", "the trailer has no indirect /Root catalog")
-        self._pages(root)
-        for name, role in _TRAILER_CHILDREN.items():
-            if name in trailer:
-                self.stack.append((trailer.raw_get(name), role))
-        while self.stack:
-            obj, role = self.stack.pop()
-            self._visit(obj, role)
-        return self.structure
+    def run(self, stack: list[tuple[generic.PdfObject, Role]]) -> Expansion:
+        while stack:
+            obj, role = stack.pop()
+            if isinstance(obj, generic.IndirectObject):
+                self.edges.add((key_of(obj), role))
+            elif isinstance(obj, generic.ArrayObject):
+                stack.extend((item, role) for item in obj.iterate())
+            elif isinstance(obj, generic.DictionaryObject):
+                stack.extend(self._children(obj, role))
+        return Expansion(frozenset(self.edges), frozenset(self.marks))
 
-    def _visit(self, obj: generic.PdfObject, role: Role) -> None:
-        if isinstance(obj, generic.IndirectObject):
-            key = key_of(obj)
-            roles = self.structure.roles.setdefault(key, set())
-            if role in roles:
-                return
-            roles.add(role)
-            self.budget.spend()
-            obj = resolve(self.resolver, obj)
-        if isinstance(obj, generic.ArrayObject):
-            self.stack.extend((item, role) for item in obj.iterate())
-        elif isinstance(obj, generic.DictionaryObject):
-            self._children(obj, role)
-
-    def _children(self, d: generic.DictionaryObject, role: Role) -> None:
+    def _children(
+        self, d: generic.DictionaryObject, role: Role
+    ) -> Iterator[tuple[generic.PdfObject, Role]]:
         kind = _name(d.raw_get("/Type")) if "/Type" in d else None
         if kind in ("/Page", "/Pages"):
             role = Role.PAGE_TREE
@@ -222,7 +233,7 @@ class _Walker:
                 name == "/Parent" and role in (Role.FIELD, Role.SIGNATURE)
             ):
                 continue
-            self.stack.extend(self._child_roles(d, str(name), role))
+            yield from self._child_roles(d, str(name), role)
 
     def _child_roles(
         self, d: generic.DictionaryObject, name: str, role: Role
@@ -245,9 +256,7 @@ class _Walker:
         self, value: generic.PdfObject, list_role: Role = Role.ANNOTS_LIST
     ) -> Iterator[tuple[generic.PdfObject, Role]]:
         if isinstance(value, generic.IndirectObject):
-            key = key_of(value)
-            self.structure.roles.setdefault(key, set()).add(list_role)
-            self.budget.spend()
+            self.marks.add((key_of(value), list_role))
         items = resolve(self.resolver, value)
         if not isinstance(items, generic.ArrayObject):
             return
@@ -257,9 +266,40 @@ class _Walker:
                 default = Role.FIELD if list_role is Role.ACROFORM else Role.ANNOTATION
                 yield item, annotation_role(self.resolver, target, default)
 
-    def _pages(self, root: generic.IndirectObject) -> None:
+
+def expand(resolver: RevisionView, state: State) -> Expansion:
+    """What ``state``'s object, as ``resolver``'s revision defines it, makes reachable."""
+    (number, generation), role = state
+    ref = generic.IndirectObject(number, generation, resolver.history.reader)
+    return _Expander(resolver).run([(resolve(resolver, ref), role)])
+
+
+def roots(resolver: RevisionView) -> frozenset[State]:
+    """Where every walk of a revision starts: its trailer's catalog, info and encryption."""
+    trailer = resolver.trailer_view
+    root = trailer.raw_get("/Root") if "/Root" in trailer else None
+    if not isinstance(root, generic.IndirectObject):
+        raise MalformedInput("PDF", "the trailer has no indirect /Root catalog")
+    start = [
+        (trailer.raw_get(name), role) for name, role in _TRAILER_CHILDREN.items() if name in trailer
+    ]
+    return _Expander(resolver).run(start).edges
+
+
+class _Pages:
+    def __init__(self, resolver: RevisionView, budget: Budget) -> None:
+        self.resolver = resolver
+        self.budget = budget
+        self.pages: list[Key] = []
+        self.page_boxes: list[Rect] = []
+        self.page_of: dict[Key, int] = {}
+        self.widgets: list[Widget] = []
+
+    def run(self) -> PageSection:
         """Pages in reading order, with their annotations and signature widgets."""
-        catalog = resolve(self.resolver, root)
+        trailer = self.resolver.trailer_view
+        root = trailer.raw_get("/Root") if "/Root" in trailer else None
+        catalog = resolve(self.resolver, root) if root is not None else None
         if not isinstance(catalog, generic.DictionaryObject) or "/Pages" not in catalog:
             raise MalformedInput("PDF", "the catalog has no /Pages tree")
         pending: list[generic.PdfObject] = [catalog.raw_get("/Pages")]
@@ -279,20 +319,23 @@ class _Walker:
                 pending.extend(reversed(list(kids.iterate())))
             elif isinstance(node_ref, generic.IndirectObject):
                 self._page(key_of(node_ref), node)
+        return PageSection(
+            tuple(self.pages), tuple(self.page_boxes), self.page_of, tuple(self.widgets)
+        )
 
     def _page(self, key: Key, page: generic.DictionaryObject) -> None:
-        index = len(self.structure.pages)
-        self.structure.pages.append(key)
+        index = len(self.pages)
+        self.pages.append(key)
         box = rect_of(self.resolver, page, "/CropBox") or rect_of(self.resolver, page, "/MediaBox")
-        self.structure.page_boxes.append(box or _inherited_box(self.resolver, page))
-        self.structure.page_of[key] = index
+        self.page_boxes.append(box or _inherited_box(self.resolver, page))
+        self.page_of[key] = index
         self._page_contents(index, page)
         annots = _get(self.resolver, page, "/Annots")
         if isinstance(annots, generic.ArrayObject):
             for item in annots.iterate():
                 if not isinstance(item, generic.IndirectObject):
                     continue
-                self.structure.page_of.setdefault(key_of(item), index)
+                self.page_of.setdefault(key_of(item), index)
                 target = resolve(self.resolver, item)
                 if isinstance(target, generic.DictionaryObject):
                     self._widget(key_of(item), index, target)
@@ -300,12 +343,12 @@ class _Walker:
     def _page_contents(self, index: int, page: generic.DictionaryObject) -> None:
         raw = page.raw_get("/Contents") if "/Contents" in page else None
         if isinstance(raw, generic.IndirectObject):
-            self.structure.page_of.setdefault(key_of(raw), index)
+            self.page_of.setdefault(key_of(raw), index)
         contents = resolve(self.resolver, raw) if raw is not None else None
         if isinstance(contents, generic.ArrayObject):
             for item in contents.iterate():
                 if isinstance(item, generic.IndirectObject):
-                    self.structure.page_of.setdefault(key_of(item), index)
+                    self.page_of.setdefault(key_of(item), index)
 
     def _widget(self, key: Key, page: int, d: generic.DictionaryObject) -> None:
         if annotation_role(self.resolver, d) is not Role.SIGNATURE:
@@ -317,8 +360,11 @@ class _Walker:
             value = _get(self.resolver, parent, "/V")
         signed = isinstance(value, generic.DictionaryObject) and "/Contents" in value
         visible = is_visible(self.resolver, d) and _paints(self.resolver, d)
-        widget = Widget(key, page, rect, signed, visible)
-        self.structure.signature_widgets.append(widget)
+        self.widgets.append(Widget(key, page, rect, signed, visible))
+
+
+def page_section(resolver: RevisionView, budget: Budget) -> PageSection:
+    return _Pages(resolver, budget).run()
 
 
 def _paints(resolver: RevisionView, d: generic.DictionaryObject) -> bool:
@@ -348,10 +394,6 @@ def _inherited_box(resolver: RevisionView, page: generic.DictionaryObject) -> Re
             return box
         current = _get(resolver, current, "/Parent")
     return 0.0, 0.0, 612.0, 792.0
-
-
-def walk(resolver: RevisionView, budget: Budget) -> Structure:
-    return _Walker(resolver, budget).run()
 
 
 def load(resolver: RevisionView, key: Key) -> generic.PdfObject:

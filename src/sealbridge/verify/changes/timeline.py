@@ -30,8 +30,9 @@ from sealbridge.verify.changes.diff import (
     same,
 )
 from sealbridge.verify.changes.history import Key, ObjectHistory
+from sealbridge.verify.changes.incremental import Walks
 from sealbridge.verify.changes.model import Change, ChangeKind, Verdict
-from sealbridge.verify.changes.structure import Budget, Role, Structure, load, walk
+from sealbridge.verify.changes.structure import Budget, Role, Structure, load
 
 
 class Timeline:
@@ -39,7 +40,7 @@ class Timeline:
 
     def __init__(self, reader: PdfFileReader) -> None:
         self.history = ObjectHistory(reader)
-        self._structures: dict[int, Structure] = {}
+        self._walks = Walks(self.history)
         self._findings: dict[tuple[int, int | None], RevisionFindings] = {}
 
     @property
@@ -47,11 +48,7 @@ class Timeline:
         return self.history.reader
 
     def structure(self, revision: int, budget: Budget) -> Structure:
-        found = self._structures.get(revision)
-        if found is None:
-            found = walk(self.history.view(revision), budget)
-            self._structures[revision] = found
-        return found
+        return self._walks.structure(revision, budget)
 
     def findings(self, revision: int, docmdp: int | None, budget: Budget) -> RevisionFindings:
         """``revision`` judged against its predecessor; the certification level decides

@@ -1,0 +1,192 @@
+"""Each revision's ``Structure`` built from its predecessor's, not by walking the file again.
+
+A signing revision writes a handful of objects; walking the whole graph again for each of
+n revisions costs n times the document. Here every object's expansion (what it makes
+reachable, in one role) and the page tree's reading are kept with the places, in the
+file, of every definition they read: they hold in any revision that defines those objects
+at the same places. Revision r then re-expands only the objects whose expansion read an
+object that r rewrote or freed, and walks on from what they newly reach.
+
+A revision that only adds edges keeps every object its predecessor reached (each old
+path still exists), so adding what the new edges reach gives exactly the full walk.
+When an edge disappears, what lost it may or may not still be reachable another way;
+that revision is walked whole instead, from the kept expansions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import chain
+
+from pyhanko.pdf_utils import generic
+
+from sealbridge.verify.changes.history import Key, Location, ObjectHistory, RevisionView, key_of
+from sealbridge.verify.changes.structure import (
+    Budget,
+    Expansion,
+    PageSection,
+    Role,
+    State,
+    Structure,
+    expand,
+    page_section,
+    roots,
+)
+
+Reads = tuple[tuple[Key, Location | None], ...]
+
+
+class _Recorder(RevisionView):
+    """A revision's view that notes where every definition it hands out sits."""
+
+    def __init__(self, history: ObjectHistory, revision: int) -> None:
+        super().__init__(history, revision)
+        self.read: dict[Key, Location | None] = {}
+
+    def __call__(self, ref: generic.Reference) -> generic.PdfObject:
+        key = key_of(ref)
+        self.read[key] = self.history.location(key, self.revision)
+        return self.history.load(key, self.revision)
+
+    @property
+    def reads(self) -> Reads:
+        return tuple(self.read.items())
+
+
+@dataclass(frozen=True)
+class _Walked:
+    """A revision's structure with the walk that produced it, for its successor to extend."""
+
+    structure: Structure
+    states: frozenset[State]
+    marks: frozenset[State]
+    roots: frozenset[State]
+
+
+class Walks:
+    """The structures of one file's revisions, sharing every expansion that still holds."""
+
+    def __init__(self, history: ObjectHistory) -> None:
+        self.history = history
+        self._walked: dict[int, _Walked] = {}
+        self._expansions: dict[State, list[tuple[Reads, Expansion]]] = {}
+        self._sections: dict[Key, list[tuple[Reads, PageSection]]] = {}
+        # Which states' kept expansions read an object: those a rewrite of it may change.
+        self._readers: dict[Key, set[State]] = {}
+
+    def structure(self, revision: int, budget: Budget) -> Structure:
+        walked = self._walked.get(revision)
+        if walked is None:
+            before = self._walked.get(revision - 1)
+            if before is None:
+                walked = self._whole(revision, budget)
+            else:
+                walked = self._extend(before, revision, budget)
+            self._walked[revision] = walked
+        return walked.structure
+
+    def _holds(self, reads: Reads, revision: int) -> bool:
+        return all(self.history.location(key, revision) == where for key, where in reads)
+
+    def _expansion(self, state: State, revision: int, budget: Budget) -> Expansion:
+        versions = self._expansions.setdefault(state, [])
+        for reads, found in reversed(versions):
+            if self._holds(reads, revision):
+                return found
+        budget.spend()
+        recorder = _Recorder(self.history, revision)
+        found = expand(recorder, state)
+        versions.append((recorder.reads, found))
+        for key in recorder.read:
+            self._readers.setdefault(key, set()).add(state)
+        return found
+
+    def _section(self, revision: int, budget: Budget) -> PageSection:
+        trailer = self.history.trailer(revision)
+        root = key_of(trailer.raw_get("/Root"))
+        versions = self._sections.setdefault(root, [])
+        for reads, found in reversed(versions):
+            if self._holds(reads, revision):
+                return found
+        recorder = _Recorder(self.history, revision)
+        found = page_section(recorder, budget)
+        versions.append((recorder.reads, found))
+        return found
+
+    def _whole(self, revision: int, budget: Budget) -> _Walked:
+        start = roots(self.history.view(revision))
+        states: set[State] = set()
+        marks: set[State] = set()
+        pending = list(start)
+        while pending:
+            state = pending.pop()
+            if state in states:
+                continue
+            states.add(state)
+            found = self._expansion(state, revision, budget)
+            marks |= found.marks
+            pending.extend(found.edges - states)
+        roles: dict[Key, set[Role]] = {}
+        for key, role in (*states, *marks):
+            roles.setdefault(key, set()).add(role)
+        return self._walked_from(revision, budget, roles, states, marks, start)
+
+    def _extend(self, before: _Walked, revision: int, budget: Budget) -> _Walked:
+        start = roots(self.history.view(revision))
+        if before.roots - start:
+            return self._whole(revision, budget)
+        rewritten = self.history.explicit[revision] | self.history.freed[revision]
+        stale = {
+            state
+            for key in rewritten
+            for state in self._readers.get(key, ())
+            if state in before.states
+        }
+        edges = set(start - before.roots)
+        marks: set[State] = set()
+        for state in stale:
+            old = self._expansion(state, revision - 1, budget)
+            new = self._expansion(state, revision, budget)
+            if old.edges - new.edges or old.marks - new.marks:
+                return self._whole(revision, budget)
+            edges |= new.edges - old.edges
+            marks |= new.marks - old.marks
+        states = set(before.states)
+        pending = list(edges - states)
+        while pending:
+            state = pending.pop()
+            if state in states:
+                continue
+            states.add(state)
+            found = self._expansion(state, revision, budget)
+            marks |= found.marks
+            pending.extend(found.edges - states)
+        roles = dict(before.structure.roles)
+        for key, role in chain(states - before.states, marks - before.marks):
+            roles[key] = roles.get(key, set()) | {role}
+        return self._walked_from(revision, budget, roles, states, before.marks | marks, start)
+
+    def _walked_from(
+        self,
+        revision: int,
+        budget: Budget,
+        roles: dict[Key, set[Role]],
+        states: Iterable[State],
+        marks: Iterable[State],
+        start: frozenset[State],
+    ) -> _Walked:
+        section = self._section(revision, budget)
+        structure = Structure(
+            roles,
+            list(section.pages),
+            list(section.page_boxes),
+            list(section.widgets),
+            dict(section.page_of),
+        )
+        return _Walked(structure, frozenset(states), frozenset(marks), start)
+
+
+def walk(resolver: RevisionView, budget: Budget) -> Structure:
+    """One revision's structure from nothing kept: what the incremental one must equal."""
+    return Walks(resolver.history).structure(resolver.revision, budget)
