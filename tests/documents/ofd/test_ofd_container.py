@@ -168,3 +168,16 @@ def test_mutated_packages_give_malformed_input_or_a_package(
         blob[data.draw(st.integers(0, len(blob) - 1))] = data.draw(st.integers(0, 255))
     with contextlib.suppress(MalformedInput):
         read_package(bytes(blob))
+
+
+def test_a_zip_version_python_cannot_read_is_malformed_input() -> None:
+    """Found by hypothesis: zipfile raises NotImplementedError for a 'version needed to
+    extract' it does not support (here 6.4), which must not escape as such."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("OFD.xml", b"<ofd:OFD/>")
+    data = bytearray(buffer.getvalue())
+    data[data.find(b"PK\x01\x02") + 6] = 64
+    data[data.find(b"PK\x03\x04") + 4] = 64
+    with pytest.raises(MalformedInput, match="zip file version 6.4"):
+        read_package(bytes(data))

@@ -69,7 +69,14 @@ def read_package(data: bytes, limits: ZipLimits = DEFAULT_LIMITS) -> OfdPackage:
     """Open an OFD package; MalformedInput says what is wrong with it."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        ValueError,
+        OSError,
+        EOFError,
+    ) as exc:
         raise MalformedInput(PACKAGE, f"not a zip archive ({exc})") from exc
     with archive:
         entries = _checked_entries(archive.infolist(), limits)
