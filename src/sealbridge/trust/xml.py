@@ -56,6 +56,7 @@ from sealbridge.trust.xml_codec import (
     parse_tree,
     xml_datetime,
 )
+from sealbridge.xml_safety import hardened_parser
 
 __all__ = [
     "MAX_XML_BYTES",
@@ -302,7 +303,7 @@ def _verify(root: etree._Element, pinned: x509.Certificate) -> etree._Element:
         verification_time=certificate.not_valid_before_utc,
     )
     result = XMLVerifier().verify(
-        root, x509_cert=certificate, parser=_parser(), expect_config=config
+        root, x509_cert=certificate, parser=hardened_parser(), expect_config=config
     )
     if isinstance(result, list) or result.signed_xml is None:
         raise TrustError("the signature does not cover one XML element")
@@ -327,22 +328,10 @@ def _parse(data: bytes) -> etree._Element:
     if len(data) > MAX_XML_BYTES:
         raise TrustError(f"trust list is {len(data)} bytes, more than the {MAX_XML_BYTES} allowed")
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, hardened_parser())
     except (etree.XMLSyntaxError, ValueError) as exc:
         raise TrustError(f"trust list is not well-formed XML: {exc}") from exc
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise TrustError("trust list has a DOCTYPE; DTDs and entities are refused")
     return root
-
-
-def _parser() -> etree.XMLParser:
-    """A fresh hardened parser per document (lxml parsers are not shared across threads)."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        dtd_validation=False,
-        attribute_defaults=False,
-    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from lxml import etree
 
 from sealbridge.errors import MalformedInput
+from sealbridge.xml_safety import hardened_parser
 
 OFD_NS = "http://www.ofdspec.org/2016"
 NSMAP = {"ofd": OFD_NS}
@@ -26,14 +27,7 @@ def parse(data: bytes, what: str) -> etree._Element:
     """Parse one OFD file; MalformedInput names ``what`` when it is not plain, safe XML."""
     if len(data) > MAX_XML_BYTES:
         raise MalformedInput(what, f"{len(data)} bytes, more than the {MAX_XML_BYTES} allowed")
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        dtd_validation=False,
-        attribute_defaults=False,
-    )
+    parser = hardened_parser()
     try:
         root = etree.fromstring(data, parser)
     except (etree.XMLSyntaxError, ValueError) as exc:
