@@ -179,5 +179,5 @@ def test_a_zip_version_python_cannot_read_is_malformed_input() -> None:
     data = bytearray(buffer.getvalue())
     data[data.find(b"PK\x01\x02") + 6] = 64
     data[data.find(b"PK\x03\x04") + 4] = 64
-    with pytest.raises(MalformedInput, match="zip file version 6.4"):
+    with pytest.raises(MalformedInput, match=r"zip file version 6\.4"):
         read_package(bytes(data))
