@@ -298,6 +298,19 @@ def test_a_refused_seal_use_writes_nothing(
     assert usage_hashes(site, es_id) == before
 
 
+def test_a_signature_that_fails_logs_no_seal_use(site: Site, tmp_path: Path) -> None:
+    """The use is authorised before signing but logged only once the signature exists:
+    a TSA that does not answer leaves the usage log as it was."""
+    out = tmp_path / "no-tsa.pdf"
+    before = usage_hashes(site)
+    result = run("sign", site.contract, "--out", out, *site.key_args(), "--seal", ES_ID,
+                 "--user", "bob", "--anchor", ANCHOR, "--level", "B-T",
+                 "--tsa", "http://127.0.0.1:9/tsa")  # fmt: skip
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert not out.exists()
+    assert usage_hashes(site) == before
+
+
 @pytest.mark.parametrize(
     ("extra", "words"),
     [

@@ -214,6 +214,22 @@ def test_use_limit(registry: SealRegistry) -> None:
     assert len(registry.usage_log("carol", "A1", at=NOW + HOUR)) == 2
 
 
+def test_checking_a_use_records_none_and_refuses_as_a_use_would(
+    registry: SealRegistry, store: Store
+) -> None:
+    registry.grant("carol", "A1", "bob", GrantRole.USER, max_uses=1, at=NOW)
+    registry.check_use("bob", "A1", DOC, at=NOW + HOUR)
+    registry.check_use("bob", "A1", DOC, at=NOW + HOUR)  # the one use is not spent
+    assert registry.usage_log("carol", "A1", at=NOW + HOUR) == ()
+    with pytest.raises(SealUseRefused):
+        registry.check_use("erin", "A1", DOC, at=NOW + HOUR)
+    assert _actions(store)[-1] == "seal.use.refused"
+    registry.use_seal("bob", "A1", DOC, at=NOW + HOUR)
+    with pytest.raises(SealUseRefused) as caught:
+        registry.check_use("bob", "A1", DOC, at=NOW + HOUR)
+    assert caught.value.reason is Refusal.USE_LIMIT_REACHED
+
+
 def test_grant_expiry_and_withdrawal(registry: SealRegistry) -> None:
     timed = registry.grant(
         "carol", "A1", "bob", GrantRole.USER, valid_from=NOW, valid_until=NOW + HOUR, at=NOW

@@ -338,9 +338,24 @@ def _seal(data: Path, es_id: str, signer: x509.Certificate) -> Seal:
     return Seal(es_id, view)
 
 
-def _use_seal(data: Path, user: str, es_id: str, document: bytes) -> None:
-    with open_store(data) as store:
-        SealRegistry(store).use_seal(user, es_id, hashlib.sha256(document).digest())
+@dataclass(frozen=True)
+class _SealUse:
+    """One application of a registry seal to one document: refused before signing if it
+    would be, logged only once the signed document exists (so a failed signature, a TSA
+    that is down, leaves no use in the log)."""
+
+    data: Path
+    user: str
+    es_id: str
+    document_hash: bytes
+
+    def check(self) -> None:
+        with open_store(self.data) as store:
+            SealRegistry(store).check_use(self.user, self.es_id, self.document_hash)
+
+    def record(self) -> None:
+        with open_store(self.data) as store:
+            SealRegistry(store).use_seal(self.user, self.es_id, self.document_hash)
 
 
 # ----------------------------------------------------------------- PDF
@@ -384,8 +399,13 @@ def _sign_pdf(
         if seal and request.cross_page
         else None
     )
-    if seal_use is not None:
-        _use_seal(keys.data, seal_use[1], seal_use[0], document)
+    use = (
+        _SealUse(keys.data, seal_use[1], seal_use[0], hashlib.sha256(document).digest())
+        if seal_use is not None
+        else None
+    )
+    if use is not None:
+        use.check()
     stamp = VisibleStamp(place, picture)
     if national is not None:
         signed = dual_sign_pdf(
@@ -411,6 +431,8 @@ def _sign_pdf(
             password=request.password,
             prepare=prepare,
         )
+    if use is not None:
+        use.record()
     write_atomically(out, signed)
     what = f"PAdES {request.profile.level}" + (" + SM2" if national else "")
     sealed = f", seal {seal.es_id}" if seal else ""
@@ -456,7 +478,8 @@ def _stamp_ofd(
     key = _key(data, passphrase_file, label, certificate)
     seal = _seal(data, es_id, certificate)
     page, boundary = _ofd_place(document, placement, seal.picture)
-    _use_seal(data, user, es_id, document)
+    use = _SealUse(data, user, es_id, hashlib.sha256(document).digest())
+    use.check()
     stamped = stamp_ofd(
         document,
         seal_der=seal.view.der,
@@ -466,6 +489,7 @@ def _stamp_ofd(
         boundary_mm=boundary,
         time=datetime.now(UTC),
     )
+    use.record()
     write_atomically(out, stamped)
     return f"stamped {out} (OFD, seal {es_id}) on page {page + 1}"
 

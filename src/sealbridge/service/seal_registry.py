@@ -14,17 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from asn1crypto import x509
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from sealbridge.crypto.keys import KeyHandle
-from sealbridge.errors import MalformedInput, NotAuthorised, SealBridgeError
+from sealbridge.errors import MalformedInput, NotAuthorised
 from sealbridge.pki.identifiers import validate_hk_brn, validate_uscc
 from sealbridge.seals.decode import decode_seal
 from sealbridge.seals.registry import (
@@ -40,13 +38,11 @@ from sealbridge.seals.registry import (
     SealUseApproval,
     SealUseRefused,
     apply_firm_event,
-    authorise_use,
     holding,
     normalise_document_hash,
     transition,
 )
 from sealbridge.seals.verify import maker_signature_check
-from sealbridge.service import audit
 from sealbridge.service.db.models_seals import (
     ApprovalRecord,
     FirmUser,
@@ -56,7 +52,28 @@ from sealbridge.service.db.models_seals import (
     SealUsageRecord,
 )
 from sealbridge.service.db.store import Store
+from sealbridge.service.seal_rows import (
+    Act,
+    AlreadyRegistered,
+    DecidedUse,
+    ForeignFirm,
+    UnknownRecord,
+    add_grant,
+    clean_text,
+    firm_row,
+    get_row,
+    grants_of,
+    moment,
+    registered_firm,
+    registration_of,
+    require_custodian,
+    require_member,
+    seal_row,
+)
 from sealbridge.service.seal_status import maker_fingerprint, record_state, signed_status_list
+
+# The errors callers catch live with the rows that raise them; they are part of this API.
+__all__ = ["AlreadyRegistered", "ForeignFirm", "SealRegistry", "UnknownRecord"]
 
 T = TypeVar("T")
 
@@ -79,37 +96,6 @@ _STATE_ACTIONS = {
 _LOG_READERS = (GrantRole.CUSTODIAN, GrantRole.AUDITOR)
 
 
-class UnknownRecord(SealBridgeError):
-    """No firm, user, seal, grant or approval by that identifier."""
-
-
-class AlreadyRegistered(SealBridgeError):
-    """A firm, user or seal with that identifier is already in the registry."""
-
-
-class ForeignFirm(NotAuthorised):
-    """Someone tried to act on another firm's seal or for another firm's people."""
-
-
-@dataclass(frozen=True)
-class _Act:
-    """One operation: its transaction, who acts and when, so each event is one line."""
-
-    session: Session
-    actor: str
-    when: datetime
-
-    def audit(self, action: str, subject: str, **details: Any) -> None:
-        audit.record(
-            self.session,
-            actor=self.actor,
-            action=action,
-            subject=subject,
-            details=details,
-            at=self.when,
-        )
-
-
 class SealRegistry:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -130,9 +116,11 @@ class SealRegistry:
         if not _JURISDICTION.fullmatch(jurisdiction):
             raise MalformedInput("jurisdiction", "must be 2 to 8 letters, such as SZ or HK")
         check = REGISTRATION_CHECKS.get(jurisdiction)
-        registration = check(registration) if check else _text(registration, "registration", 64)
-        name = _text(name, "firm name", 256)
-        person = _text(legal_representative, "legal representative", 128)
+        registration = (
+            check(registration) if check else clean_text(registration, "registration", 64)
+        )
+        name = clean_text(name, "firm name", 256)
+        person = clean_text(legal_representative, "legal representative", 128)
         with self._operator(actor, at, unique=f"firm {registration}") as act:
             act.session.add(
                 RegisteredFirm(
@@ -160,9 +148,9 @@ class SealRegistry:
     ) -> None:
         if not _USER_ID.fullmatch(user):
             raise MalformedInput("user id", "1-64 letters, digits, '.', '_', '@' or '-'")
-        display_name = _text(display_name, "display name", 256)
+        display_name = clean_text(display_name, "display name", 256)
         with self._operator(actor, at, unique=f"user {user}") as act:
-            firm_id = _registered_firm(act.session, firm).id
+            firm_id = registered_firm(act.session, firm).id
             act.session.add(FirmUser(id=user, display_name=display_name, firm_id=firm_id))
             act.session.flush()
             act.audit("user.added", f"user/{user}", firm=firm, display_name=display_name)
@@ -186,7 +174,7 @@ class SealRegistry:
         with self._operator(actor, at, unique=f"seal {seal.es_id}") as act:
             if seal.valid_to <= act.when:
                 raise MalformedInput("seal", f"its validity ended {seal.valid_to.isoformat()}")
-            holder = _registered_firm(act.session, firm)
+            holder = registered_firm(act.session, firm)
             row = RegisteredSeal(
                 es_id=seal.es_id,
                 firm_id=holder.id,
@@ -206,8 +194,8 @@ class SealRegistry:
                 "seal.issued", f"seal/{seal.es_id}", firm=firm, type=seal.type_code, name=seal.name
             )
             for custodian in custodians:
-                _member(act.session, custodian, row)
-                _add_grant(act, row, custodian, GrantRole.CUSTODIAN, (act.when, row.valid_to))
+                require_member(act.session, custodian, row)
+                add_grant(act, row, custodian, GrantRole.CUSTODIAN, (act.when, row.valid_to))
             return row.to_record(holder.registration)
 
     def suspend(self, actor: str, es_id: str, *, at: datetime | None = None) -> SealRecord:
@@ -236,7 +224,7 @@ class SealRegistry:
                 "firm event", "a new name or representative, and only for those events"
             )
         with self._operator(actor, at) as act:
-            row = _firm(act.session, firm, lock=True)
+            row = firm_row(act.session, firm, lock=True)
             seals = act.session.execute(
                 select(RegisteredSeal).where(RegisteredSeal.firm_id == row.id).with_for_update()
             ).scalars()
@@ -248,10 +236,10 @@ class SealRegistry:
             )
             change: dict[str, str] = {}
             if event is FirmEvent.NAME_CHANGED and new_value is not None:
-                change = {"old": row.name, "new": _text(new_value, "firm name", 256)}
+                change = {"old": row.name, "new": clean_text(new_value, "firm name", 256)}
                 row.name = change["new"]
             elif event is FirmEvent.LEGAL_REPRESENTATIVE_CHANGED and new_value is not None:
-                person = _text(new_value, "legal representative", 128)
+                person = clean_text(new_value, "legal representative", 128)
                 change = {"old": row.legal_representative, "new": person}
                 row.legal_representative = person
             if outcome.status.value != row.status:
@@ -277,25 +265,25 @@ class SealRegistry:
         max_uses: int | None = None,
         at: datetime | None = None,
     ) -> SealGrant:
-        def work(act: _Act) -> SealGrant:
-            seal = _seal(act.session, es_id, lock=True)
-            _custodian(act, seal)
-            _member(act.session, grantee, seal)
+        def work(act: Act) -> SealGrant:
+            seal = seal_row(act.session, es_id, lock=True)
+            require_custodian(act, seal)
+            require_member(act.session, grantee, seal)
             if grantee == custodian:
                 raise NotAuthorised(f"{custodian} cannot grant seal {es_id} to themselves")
             if SealState(seal.state).final:
                 raise IllegalTransition(f"seal {es_id} is {seal.state}; it takes no grants")
             window = (valid_from or act.when, valid_until)
-            return _add_grant(act, seal, grantee, role, window, max_uses)
+            return add_grant(act, seal, grantee, role, window, max_uses)
 
         return self._firm_side(custodian, at, "seal.grant", f"seal/{es_id}", work)
 
     def withdraw_grant(
         self, custodian: str, grant_id: int, *, at: datetime | None = None
     ) -> SealGrant:
-        def work(act: _Act) -> SealGrant:
-            row = _get(act.session, GrantRecord, grant_id, "grant", lock=True)
-            _custodian(act, _seal(act.session, row.es_id))
+        def work(act: Act) -> SealGrant:
+            row = get_row(act.session, GrantRecord, grant_id, "grant", lock=True)
+            require_custodian(act, seal_row(act.session, row.es_id))
             if row.withdrawn_at is not None:
                 raise IllegalTransition(f"grant {grant_id} is already withdrawn")
             row.withdrawn_at = act.when
@@ -311,9 +299,9 @@ class SealRegistry:
         """Ask the seal's custodians to let ``user`` stamp one document."""
         digest = normalise_document_hash(document_hash)
 
-        def work(act: _Act) -> SealUseApproval:
-            seal = _seal(act.session, es_id)
-            _member(act.session, user, seal)
+        def work(act: Act) -> SealUseApproval:
+            seal = seal_row(act.session, es_id)
+            require_member(act.session, user, seal)
             if SealState(seal.state).final:
                 raise IllegalTransition(f"seal {es_id} is {seal.state}; it cannot be used")
             row = ApprovalRecord(
@@ -338,9 +326,9 @@ class SealRegistry:
         if valid_for <= timedelta(0):
             raise MalformedInput("approval", "it must stay valid for some time")
 
-        def work(act: _Act) -> SealUseApproval:
-            row = _get(act.session, ApprovalRecord, approval_id, "approval", lock=True)
-            _custodian(act, _seal(act.session, row.es_id))
+        def work(act: Act) -> SealUseApproval:
+            row = get_row(act.session, ApprovalRecord, approval_id, "approval", lock=True)
+            require_custodian(act, seal_row(act.session, row.es_id))
             if row.requested_by == custodian:
                 raise NotAuthorised(f"{custodian} cannot approve their own request")
             if row.approved_by is not None:
@@ -358,48 +346,36 @@ class SealRegistry:
         subject = f"approval/{approval_id}"
         return self._firm_side(custodian, at, "seal.use-approve", subject, work)
 
+    def check_use(
+        self, user: str, es_id: str, document_hash: str | bytes, *, at: datetime | None = None
+    ) -> None:
+        """Refuse now (audited) what ``use_seal`` would refuse, recording no use.
+
+        A signing tool asks this before it signs and calls ``use_seal`` once the signed
+        document exists, so a signature that fails (a TSA down) leaves no phantom use.
+        """
+        digest = normalise_document_hash(document_hash)
+
+        def work(act: Act) -> None:
+            DecidedUse.of(act, user, es_id, digest)
+
+        self._firm_side(user, at, "seal.use", f"seal/{es_id}", work, document_hash=digest)
+
     def use_seal(
         self, user: str, es_id: str, document_hash: str | bytes, *, at: datetime | None = None
     ) -> SealUsage:
         """Authorise one application of the seal and log it; raise SealUseRefused if not."""
         digest = normalise_document_hash(document_hash)
 
-        def work(act: _Act) -> SealUsage:
-            seal = _seal(act.session, es_id, lock=True)
-            _member(act.session, user, seal)
-            grants = {
-                row.id: row
-                for row in act.session.execute(
-                    select(GrantRecord)
-                    .where(GrantRecord.es_id == es_id, GrantRecord.grantee == user)
-                    .with_for_update()
-                ).scalars()
-            }
-            approvals = {
-                row.id: row
-                for row in act.session.execute(
-                    select(ApprovalRecord)
-                    .where(ApprovalRecord.es_id == es_id, ApprovalRecord.requested_by == user)
-                    .with_for_update()
-                ).scalars()
-            }
-            decision = authorise_use(
-                SealState(seal.state),
-                [row.to_grant() for row in grants.values()],
-                [row.to_approval() for row in approvals.values()],
-                user,
-                digest,
-                act.when,
-                window=(seal.valid_from, seal.valid_to),
-            )
-            if not decision.allowed:
-                raise SealUseRefused(es_id, user, decision)
+        def work(act: Act) -> SealUsage:
+            decided = DecidedUse.of(act, user, es_id, digest)
+            decision = decided.decision
             usage = SealUsageRecord(es_id=es_id, user_id=user, at=act.when, document_hash=digest)
             if decision.grant is not None:
-                grants[decision.grant.id].uses += 1
+                decided.grants[decision.grant.id].uses += 1
                 usage.grant_id = decision.grant.id
             if decision.approval is not None:
-                approvals[decision.approval.id].used_at = act.when
+                decided.approvals[decision.approval.id].used_at = act.when
                 usage.approval_id = decision.approval.id
             act.session.add(usage)
             act.session.flush()
@@ -419,10 +395,10 @@ class SealRegistry:
     ) -> tuple[SealUsage, ...]:
         """The seal's uses, oldest first, for its custodians and auditors."""
 
-        def work(act: _Act) -> tuple[SealUsage, ...]:
-            seal = _seal(act.session, es_id)
-            _member(act.session, user, seal)
-            grants = _grants(act.session, es_id)
+        def work(act: Act) -> tuple[SealUsage, ...]:
+            seal = seal_row(act.session, es_id)
+            require_member(act.session, user, seal)
+            grants = grants_of(act.session, es_id)
             if not any(holding(grants, user, role, act.when) for role in _LOG_READERS):
                 raise NotAuthorised(f"{user} is neither custodian nor auditor of seal {es_id}")
             rows = act.session.execute(
@@ -438,12 +414,12 @@ class SealRegistry:
 
     def firm(self, registration: str) -> FirmRecord:
         with self._store.sessions() as session:
-            return _firm(session, registration).to_record()
+            return firm_row(session, registration).to_record()
 
     def seal(self, es_id: str) -> SealRecord:
         with self._store.sessions() as session:
-            row = _seal(session, es_id)
-            return row.to_record(_registration(session, row.firm_id))
+            row = seal_row(session, es_id)
+            return row.to_record(registration_of(session, row.firm_id))
 
     def status_list(
         self,
@@ -457,7 +433,7 @@ class SealRegistry:
 
         Each list takes the maker's next sequence number (see ``seal_status``).
         """
-        return signed_status_list(self._store, maker_key, maker_certificate, _moment(now), validity)
+        return signed_status_list(self._store, maker_key, maker_certificate, moment(now), validity)
 
     # -- plumbing -----------------------------------------------------------------
 
@@ -465,22 +441,22 @@ class SealRegistry:
         self, actor: str, es_id: str, target: SealState, at: datetime | None, reason: str = ""
     ) -> SealRecord:
         with self._operator(actor, at) as act:
-            row = _seal(act.session, es_id, lock=True)
+            row = seal_row(act.session, es_id, lock=True)
             previous = row.state
             row.state = transition(SealState(previous), target).value
             row.state_since = act.when
             record_state(act.session, es_id, target, act.when)
             act.audit(_STATE_ACTIONS[target], f"seal/{es_id}", previous=previous, reason=reason)
-            return row.to_record(_registration(act.session, row.firm_id))
+            return row.to_record(registration_of(act.session, row.firm_id))
 
     @contextmanager
-    def _operator(self, actor: str, at: datetime | None, unique: str = "") -> Iterator[_Act]:
+    def _operator(self, actor: str, at: datetime | None, unique: str = "") -> Iterator[Act]:
         """A transaction for an operator; with ``unique``, a key clash means it exists."""
         # Operators are named by their callers; the name must fit the audit log.
-        act_as, when = _text(actor, "actor", 64), _moment(at)
+        act_as, when = clean_text(actor, "actor", 64), moment(at)
         try:
             with self._store.transaction() as session:
-                yield _Act(session, act_as, when)
+                yield Act(session, act_as, when)
         except IntegrityError as exc:
             if not unique:
                 raise
@@ -492,13 +468,13 @@ class SealRegistry:
         at: datetime | None,
         action: str,
         subject: str,
-        work: Callable[[_Act], T],
+        work: Callable[[Act], T],
         **details: Any,
     ) -> T:
         """Run ``work`` for ``user``; if it refuses, undo it and audit the refusal instead."""
-        when = _moment(at)
+        when = moment(at)
         with self._store.transaction() as session:
-            act = _Act(session, user, when)
+            act = Act(session, user, when)
             try:
                 with session.begin_nested():
                     return work(act)
@@ -508,106 +484,3 @@ class SealRegistry:
                     details["refusal"] = exc.reason.value
                 act.audit(f"{action}.refused", subject, reason=str(exc)[:500], **details)
         raise refused
-
-
-def _moment(at: datetime | None) -> datetime:
-    # Stored times are UTC to the second, as in the audit log and the status lists.
-    moment = at or datetime.now(UTC)
-    if moment.tzinfo is None:
-        raise MalformedInput("time", "a time zone is required")
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def _text(value: str, what: str, limit: int) -> str:
-    text = " ".join(value.split())
-    if not 0 < len(text) <= limit:
-        raise MalformedInput(what, f"must be 1 to {limit} characters")
-    return text
-
-
-def _get(session: Session, model: type[T], key: object, what: str, *, lock: bool = False) -> T:
-    row = session.get(model, key, with_for_update=lock)
-    if row is None:
-        raise UnknownRecord(f"no {what} {key}")
-    return row
-
-
-def _firm(session: Session, registration: str, *, lock: bool = False) -> RegisteredFirm:
-    query = select(RegisteredFirm).where(RegisteredFirm.registration == registration.strip())
-    row = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
-    if row is None:
-        raise UnknownRecord(f"no firm {registration}")
-    return row
-
-
-def _registration(session: Session, firm_id: int) -> str:
-    query = select(RegisteredFirm.registration).where(RegisteredFirm.id == firm_id)
-    return session.execute(query).scalar_one()
-
-
-def _registered_firm(session: Session, registration: str) -> RegisteredFirm:
-    row = _firm(session, registration)
-    if row.status != FirmStatus.REGISTERED.value:
-        raise IllegalTransition(f"firm {registration} is {row.status}")
-    return row
-
-
-def _seal(session: Session, es_id: str, *, lock: bool = False) -> RegisteredSeal:
-    return _get(session, RegisteredSeal, es_id, "seal", lock=lock)
-
-
-def _member(session: Session, user: str, seal: RegisteredSeal) -> None:
-    """Pass only if ``user`` acts for the firm that holds ``seal``."""
-    person = _get(session, FirmUser, user, "user")
-    if person.firm_id != seal.firm_id:
-        raise ForeignFirm(
-            f"{user} acts for firm {_registration(session, person.firm_id)}; "
-            f"seal {seal.es_id} belongs to firm {_registration(session, seal.firm_id)}"
-        )
-
-
-def _custodian(act: _Act, seal: RegisteredSeal) -> None:
-    _member(act.session, act.actor, seal)
-    if holding(_grants(act.session, seal.es_id), act.actor, GrantRole.CUSTODIAN, act.when) is None:
-        raise NotAuthorised(f"{act.actor} is not a custodian of seal {seal.es_id}")
-
-
-def _grants(session: Session, es_id: str) -> list[SealGrant]:
-    rows = session.execute(select(GrantRecord).where(GrantRecord.es_id == es_id)).scalars()
-    return [row.to_grant() for row in rows]
-
-
-def _add_grant(
-    act: _Act,
-    seal: RegisteredSeal,
-    grantee: str,
-    role: GrantRole,
-    window: tuple[datetime, datetime | None],
-    max_uses: int | None = None,
-) -> SealGrant:
-    start, end = _moment(window[0]), _moment(window[1]) if window[1] else None
-    # Building the grant checks it before anything is stored.
-    SealGrant(0, seal.es_id, grantee, GrantRole(role), start, end, act.actor, max_uses)
-    row = GrantRecord(
-        es_id=seal.es_id,
-        grantee=grantee,
-        role=GrantRole(role).value,
-        valid_from=start,
-        valid_until=end,
-        max_uses=max_uses,
-        uses=0,
-        granted_by=act.actor,
-        granted_at=act.when,
-    )
-    act.session.add(row)
-    act.session.flush()
-    act.audit(
-        "seal.granted",
-        f"seal/{seal.es_id}/grant/{row.id}",
-        grantee=grantee,
-        role=row.role,
-        valid_from=start.isoformat(),
-        valid_until=end.isoformat() if end else None,
-        max_uses=max_uses,
-    )
-    return row.to_grant()
