@@ -294,3 +294,12 @@ def test_interop_ofd_has_one_seal_with_valid_signatures_and_no_anchor(demo: Demo
     for step in ("signer-signature", "maker-signature", "data-hash"):
         assert any(d.startswith(f"{step}: ok") for d in sig["details"]), sig["details"]
     assert sig["sub_indication"] == "NO_CERTIFICATE_CHAIN_FOUND"
+
+
+def test_long_term_data_holds_when_the_responders_are_gone(demo: DemoResult) -> None:
+    """The demo's responders stopped with it; fetching is on, and the B-LTA signatures
+    still validate from the document's own validation data."""
+    pdf = demo.out_dir / "signed" / "contract-sz-hk.pdf"
+    _, out, _ = _run(demo, pdf, "--as", "SZ", "--as", "HK", "--format", "json")
+    pades = [s for s in json.loads(out)["signatures"] if s["kind"] == "pades"]
+    assert [(s["level"], s["indication"]) for s in pades] == [("B-LTA", "TOTAL-PASSED")] * 2

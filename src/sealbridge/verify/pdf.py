@@ -76,7 +76,11 @@ class ContextFactory(Protocol):
     """Makes a fresh validation context (pyHanko's cannot outlive an event loop)."""
 
     def __call__(
-        self, dss: DssContent | None, *, revocation_mode: str = "hard-fail"
+        self,
+        dss: DssContent | None,
+        *,
+        revocation_mode: str = "hard-fail",
+        embedded_only: bool = False,
     ) -> ValidationContext: ...
 
 
@@ -93,17 +97,23 @@ def federation_context(
 
     Validation data embedded in the document (its DSS) is used first, so B-LT and B-LTA
     files verify offline; with ``fetch`` the responders named in certificates are asked
-    too. ``at`` validates as of that time instead of now.
+    too, unless ``embedded_only`` asks for the document's own data alone. ``at``
+    validates as of that time instead of now.
     """
     anchors = federation.all_certificates()
 
-    def make(dss: DssContent | None, *, revocation_mode: str = "hard-fail") -> ValidationContext:
+    def make(
+        dss: DssContent | None,
+        *,
+        revocation_mode: str = "hard-fail",
+        embedded_only: bool = False,
+    ) -> ValidationContext:
         return ValidationContext(
             trust_roots=anchors,
             other_certs=list(dss.certificates) if dss else [],
             ocsps=list(dss.ocsps) if dss else [],
             crls=list(dss.crls) if dss else [],
-            allow_fetching=fetch,
+            allow_fetching=fetch and not embedded_only,
             revocation_mode=revocation_mode,
             moment=at,
         )
@@ -207,6 +217,11 @@ class _Contexts:
     def strict(self) -> ValidationContext:
         return self.make(self.dss)
 
+    def embedded(self) -> ValidationContext:
+        """The document's own validation data (B-LT and up): what long-term validation is
+        for, and what still holds when the responders are gone."""
+        return self.make(self.dss, embedded_only=True)
+
     def tolerant(self) -> ValidationContext:
         """Missing revocation data tolerated: tells that cause apart from the others."""
         return self.make(self.dss, revocation_mode="soft-fail")
@@ -252,7 +267,7 @@ def _verify_one(
     sig_id = sig.field_name or f"signature-{index + 1}"
     signer = _signer_name(sig)
     try:
-        status = _validate(sig, contexts.strict)
+        status = _validate_with_best_data(sig, contexts)
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
         return SignatureReport(
             id=sig_id,
@@ -309,6 +324,21 @@ def _verify_one(
         digest_algorithm=str(sig.md_algorithm),
         public_key=pades_checks.public_key_label(sig.signer_cert.public_key),
     )
+
+
+def _validate_with_best_data(
+    sig: EmbeddedPdfSignature, contexts: _Contexts
+) -> PdfSignatureStatus | DocumentTimestampStatus:
+    """The DSS alone first when there is one; the responders only if it does not suffice.
+
+    With fetching on, a responder that is down made pyHanko give up on a chain the
+    document's own OCSP responses prove good.
+    """
+    if contexts.dss is not None:
+        status = _validate(sig, contexts.embedded)
+        if status.validation_path is not None and status.trust_problem_indic is None:
+            return status
+    return _validate(sig, contexts.strict)
 
 
 def _validate(
