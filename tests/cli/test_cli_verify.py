@@ -300,6 +300,12 @@ def test_long_term_data_holds_when_the_responders_are_gone(demo: DemoResult) -> 
     """The demo's responders stopped with it; fetching is on, and the B-LTA signatures
     still validate from the document's own validation data."""
     pdf = demo.out_dir / "signed" / "contract-sz-hk.pdf"
-    _, out, _ = _run(demo, pdf, "--as", "SZ", "--as", "HK", "--format", "json")
-    pades = [s for s in json.loads(out)["signatures"] if s["kind"] == "pades"]
+    code, out, _ = _run(demo, pdf, "--as", "SZ", "--as", "HK", "--format", "json")
+    signatures = json.loads(out)["signatures"]
+    pades = [s for s in signatures if s["kind"] == "pades"]
     assert [(s["level"], s["indication"]) for s in pades] == [("B-LTA", "TOTAL-PASSED")] * 2
+    # The seal maker's status travels in the DSS too, so the seal holds as well.
+    (seal,) = [s for s in signatures if s["kind"] == "seal"]
+    assert seal["indication"] == "TOTAL-PASSED", seal["details"]
+    assert any("embedded OCSP response" in d for d in seal["details"])
+    assert code == 0

@@ -20,7 +20,14 @@ from sealbridge.pki.issuer import AuthorityUrls, CertificateAuthority
 from sealbridge.pki.names import ca_name
 from sealbridge.pki.ocsp import OCSPResponder, error_response
 from sealbridge.pki.registry import RevocationReason
-from sealbridge.verify.revocation import OcspRevocationSource, RevocationState, RevocationStatus
+from sealbridge.verify.revocation import (
+    EmbeddedOcspSource,
+    FirstKnown,
+    OcspRevocationSource,
+    RevocationState,
+    RevocationStatus,
+    fetch_ocsp,
+)
 
 URL = "http://ocsp.test.invalid/ocsp"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -261,3 +268,29 @@ def test_no_responder_named_or_none_reachable() -> None:
 
     down = OcspRevocationSource(transport=refuse).status(pointed, with_url.certificate, NOW)
     assert down.state is RevocationState.UNKNOWN and "unreachable" in down.source
+
+
+def test_embedded_responses_prove_status_only_from_when_they_were_made() -> None:
+    """A DSS response counts for the certificate it is about, signed by its issuer, and
+    only for times up to when it was produced (a response proves nothing earlier)."""
+    ca = _ca()
+    _, good = _issue(ca)
+    _, revoked = _issue(ca)
+    _, other = _issue(_ca("Another CA"))
+    ca.revoke(revoked, RevocationReason.KEY_COMPROMISE, NOW - timedelta(days=1))
+    served = OCSPResponder(ca, lambda: NOW)
+    responses = [
+        fetch_ocsp(cert, ca.certificate, transport=lambda _url, body: served.respond(body))
+        for cert in (good, revoked)
+    ]
+    source = EmbeddedOcspSource(responses)
+    assert source.status(good, ca.certificate, NOW - timedelta(hours=1)).state is (
+        RevocationState.GOOD
+    )
+    late = source.status(good, ca.certificate, NOW + timedelta(days=1))
+    assert late.state is RevocationState.UNKNOWN and "only" in late.source
+    found = source.status(revoked, ca.certificate, NOW)
+    assert (found.state, found.revoked_at) == (RevocationState.REVOKED, NOW - timedelta(days=1))
+    assert source.status(other, ca.certificate, NOW).state is RevocationState.UNKNOWN
+    first = FirstKnown(EmbeddedOcspSource(()), source)
+    assert first.status(good, ca.certificate, NOW).state is RevocationState.GOOD

@@ -33,6 +33,7 @@ from sealbridge.demo.firms import FIRMS, Firm, enrol
 from sealbridge.documents.ofd import build_ofd_contract, stamp_ofd
 from sealbridge.documents.pdf.appearance import render_signature_block
 from sealbridge.documents.pdf.contract import ContractDocument, ContractParty, build_contract
+from sealbridge.documents.pdf.dss import add_validation_data
 from sealbridge.documents.pdf.sign import (
     Attachment,
     PadesLevel,
@@ -64,7 +65,7 @@ from sealbridge.verify.pdf import verify_pdf
 from sealbridge.verify.report.html import render_html
 from sealbridge.verify.report.json import render_json
 from sealbridge.verify.report.model import ValidationReport
-from sealbridge.verify.revocation import OcspRevocationSource
+from sealbridge.verify.revocation import OcspRevocationSource, fetch_ocsp
 from sealbridge.verify.seal_attachment import SEAL_ATTACHMENT_SUFFIX, seal_attachment_verifier
 
 Progress = Callable[[str], None]
@@ -185,7 +186,9 @@ def _run_with(
 
     anchors = federation.ca_certificates()
     signed = {
-        "contract-sz-hk.pdf": _sign_sz_hk(jurisdictions, firms, seal, anchors, now, registry),
+        "contract-sz-hk.pdf": _sign_sz_hk(
+            jurisdictions, firms, (seal, maker), anchors, now, registry
+        ),
         "contract-bj.pdf": _sign_alone(
             firms["bj"], jurisdictions["BJ"], now, "SB-2026-0002", dual=True
         ),
@@ -392,12 +395,13 @@ def _signature_block(firm: Firm, box: tuple[int, int, int, int], now: datetime) 
 def _sign_sz_hk(
     jurisdictions: dict[str, Jurisdiction],
     firms: dict[str, Firm],
-    seal: IssuedSeal,
+    sealing: tuple[IssuedSeal, SealMaker],
     anchors: list[x509.Certificate],
     now: datetime,
     registry: SealRegistry,
 ) -> bytes:
     sz, hk = firms["sz"], firms["hk"]
+    seal, maker = sealing
     doc = _contract(
         [
             _party(sz, "甲方", "Party A", "深圳 Shenzhen"),
@@ -430,6 +434,12 @@ def _sign_sz_hk(
         VisibleStamp(doc.places[1], _signature_block(hk, doc.places[1].box, now)),
         PadesProfile(PadesLevel.B_T, reason="乙方签署 Party B signature", location="Hong Kong"),
         timestamper=HttpTimeStamper(jurisdictions["HK"].tsa_url),
+    )
+    # The seal's maker is no signer of the PDF: its status is added for the long term
+    # too, before the document timestamp covers it all.
+    maker_issuer = jurisdictions["SZ"].ca(KeyKind.SM2).certificate
+    pdf = add_validation_data(
+        pdf, [maker.certificate, maker_issuer], [fetch_ocsp(maker.certificate, maker_issuer)]
     )
     context = ValidationContext(
         trust_roots=anchors, allow_fetching=True, revocation_mode="hard-fail"

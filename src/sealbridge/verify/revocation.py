@@ -13,7 +13,7 @@ from __future__ import annotations
 import http.client
 import secrets
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -120,17 +120,8 @@ class OcspRevocationSource:
     def _ask(
         self, url: str, certificate: x509.Certificate, issuer: x509.Certificate
     ) -> RevocationStatus:
-        cert_id = _cert_id(certificate, issuer)
         nonce = secrets.token_bytes(16)
-        request = ocsp.OCSPRequest(
-            {
-                "tbs_request": {
-                    "request_list": [{"req_cert": cert_id}],
-                    "request_extensions": [{"extn_id": "nonce", "extn_value": nonce}],
-                }
-            }
-        )
-        answer = self._post(url, request.dump())
+        answer = self._post(url, ocsp_request(certificate, issuer, nonce))
         try:
             return self._believe(answer, certificate, issuer, nonce, url)
         except ASN1_ERRORS as exc:
@@ -175,22 +166,121 @@ class OcspRevocationSource:
             raise _Doubt(f"stale: nextUpdate {next_update.isoformat()} has passed")
         if echoed is None and next_update is None and this_update < now - self._max_age:
             raise _Doubt(f"no nonce and thisUpdate {this_update.isoformat()} is too old")
-        source = f"OCSP {url} at {this_update.isoformat()}"
-        cert_status = single["cert_status"]
-        if cert_status.name == "good":
-            return RevocationStatus(RevocationState.GOOD, source)
-        if cert_status.name == "revoked":
-            info = cert_status.chosen
-            reason = info["revocation_reason"].native if info["revocation_reason"] else None
-            return RevocationStatus(
-                RevocationState.REVOKED,
-                source,
-                info["revocation_time"].native,
-                reason or "unspecified",
-            )
+        return _status_of(single, f"OCSP {url} at {this_update.isoformat()}")
+
+
+class EmbeddedOcspSource:
+    """OCSP responses a document carries (a PDF's DSS): long-term proof of status.
+
+    A response counts if it is about the certificate, signed by its issuer or a responder
+    the issuer delegated to, and produced no earlier than the time asked about (minus
+    clock skew): only then does "good" prove the certificate was not revoked at that
+    time. Nothing here is fetched.
+    """
+
+    def __init__(self, responses: Sequence[ocsp.OCSPResponse]) -> None:
+        self._responses = tuple(responses)
+
+    def status(
+        self, certificate: x509.Certificate, issuer: x509.Certificate, at: datetime
+    ) -> RevocationStatus:
+        too_early = []
+        for response in self._responses:
+            try:
+                single, this_update = _embedded_answer(response, certificate, issuer)
+            except (_Doubt, SealBridgeError, *ASN1_ERRORS):
+                continue
+            if this_update < at - CLOCK_SKEW:
+                too_early.append(this_update.isoformat())
+                continue
+            return _status_of(single, f"embedded OCSP response of {this_update.isoformat()}")
+        detail = "no embedded OCSP response for the certificate"
+        if too_early:
+            detail += f" from after {at.isoformat()} (only {', '.join(too_early)})"
+        return RevocationStatus(RevocationState.UNKNOWN, detail)
+
+
+class FirstKnown:
+    """Asks each source in turn and takes the first that knows (e.g. embedded, then OCSP)."""
+
+    def __init__(self, *sources: RevocationSource) -> None:
+        self._sources = sources
+
+    def status(
+        self, certificate: x509.Certificate, issuer: x509.Certificate, at: datetime
+    ) -> RevocationStatus:
+        doubts = []
+        for source in self._sources:
+            found = source.status(certificate, issuer, at)
+            if found.state is not RevocationState.UNKNOWN:
+                return found
+            doubts.append(found.source)
+        return RevocationStatus(RevocationState.UNKNOWN, "; ".join(doubts))
+
+
+def ocsp_request(
+    certificate: x509.Certificate, issuer: x509.Certificate, nonce: bytes | None = None
+) -> bytes:
+    """A DER OCSPRequest for one certificate, with a nonce when given."""
+    tbs: dict[str, object] = {"request_list": [{"req_cert": _cert_id(certificate, issuer)}]}
+    if nonce is not None:
+        tbs["request_extensions"] = [{"extn_id": "nonce", "extn_value": nonce}]
+    return bytes(ocsp.OCSPRequest({"tbs_request": tbs}).dump())
+
+
+def fetch_ocsp(
+    certificate: x509.Certificate, issuer: x509.Certificate, *, transport: Transport | None = None
+) -> ocsp.OCSPResponse:
+    """The responder's signed answer itself, to embed (no nonce: it is kept, not replayed).
+
+    Raises ``SealBridgeError`` when no responder answers with a response about it.
+    """
+    post = transport or http_post
+    for url in certificate.ocsp_urls:
+        if not url.startswith(("http://", "https://")):
+            continue
+        try:
+            response = ocsp.OCSPResponse.load(post(url, ocsp_request(certificate, issuer)))
+            _embedded_answer(response, certificate, issuer)
+        except (OSError, ValueError, http.client.HTTPException, _Doubt, *ASN1_ERRORS):
+            continue
+        return response
+    raise SealBridgeError(f"no OCSP responder answered for {certificate.subject.human_friendly}")
+
+
+def _embedded_answer(
+    response: ocsp.OCSPResponse, certificate: x509.Certificate, issuer: x509.Certificate
+) -> tuple[ocsp.SingleResponse, datetime]:
+    """The verified answer about ``certificate`` in ``response``, and its thisUpdate."""
+    if response["response_status"].native != "successful":
+        raise _Doubt("not a successful response")
+    basic = response.basic_ocsp_response
+    data = basic["tbs_response_data"]
+    single = _single_response(data, certificate, issuer)
+    signer = _responder(basic, issuer)
+    verify_signature(
+        signer.public_key, basic["signature_algorithm"], data.dump(), bytes(basic["signature"])
+    )
+    this_update: datetime = single["this_update"].native
+    return single, this_update
+
+
+def _status_of(single: ocsp.SingleResponse, source: str) -> RevocationStatus:
+    cert_status = single["cert_status"]
+    if cert_status.name == "good":
+        return RevocationStatus(RevocationState.GOOD, source)
+    if cert_status.name == "revoked":
+        info = cert_status.chosen
+        reason = info["revocation_reason"].native if info["revocation_reason"] else None
         return RevocationStatus(
-            RevocationState.UNKNOWN, f"{source}: the responder does not know the certificate"
+            RevocationState.REVOKED,
+            source,
+            info["revocation_time"].native,
+            reason or "unspecified",
         )
+    return RevocationStatus(
+        RevocationState.UNKNOWN, f"{source}: the responder does not know the certificate"
+    )
 
 
 def _cert_id(certificate: x509.Certificate, issuer: x509.Certificate) -> ocsp.CertId:

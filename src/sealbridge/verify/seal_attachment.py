@@ -23,14 +23,14 @@ from sealbridge.seals.status import STATUS_STEP, SealStatusList, status_check
 from sealbridge.seals.verify import SealCheck, signer_bound_check, verify_seal
 from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
-from sealbridge.verify.pdf import AttachmentVerifier
+from sealbridge.verify.pdf import AttachmentVerifier, DssContent
 from sealbridge.verify.report.model import (
     Indication,
     Recognition,
     SignatureKind,
     SignatureReport,
 )
-from sealbridge.verify.revocation import RevocationSource
+from sealbridge.verify.revocation import EmbeddedOcspSource, FirstKnown, RevocationSource
 from sealbridge.verify.seal_chain import (
     Finding,
     Moment,
@@ -50,15 +50,19 @@ def seal_attachment_verifier(
 ) -> AttachmentVerifier:
     """``status_lists`` are taken as given, so load them with ``load_status_list`` first.
 
-    Without ``revocation`` the maker's revocation is not a step at all, as before there
-    was a source to ask; with one, an unknown status leaves the stamp INDETERMINATE.
+    The maker's revocation is always a step: OCSP responses the document carries (its
+    DSS) answer first, then ``revocation`` when given (``None``: offline); a status
+    nobody can tell leaves the stamp INDETERMINATE, as for a bare seal.
     """
 
     def check(
         reader: PdfFileReader, sig: EmbeddedPdfSignature, signature: SignatureReport
     ) -> Sequence[SignatureReport]:
+        dss = DssContent.read(reader)
+        embedded = EmbeddedOcspSource(dss.ocsps if dss is not None else ())
+        source = embedded if revocation is None else FirstKnown(embedded, revocation)
         return [
-            _seal_report(name, data, sig, signature, federation, status_lists, revocation)
+            _seal_report(name, data, sig, signature, federation, status_lists, source)
             for name, data in _seals_in_revision(reader, sig.signed_revision)
         ]
 
@@ -92,7 +96,7 @@ def _seal_report(
     signature: SignatureReport,
     federation: Federation,
     status_lists: Sequence[SealStatusList],
-    revocation: RevocationSource | None,
+    revocation: RevocationSource,
 ) -> SignatureReport:
     moment = signature.signing_time or datetime.now(UTC)
     result = verify_seal(data, at=moment)
@@ -113,10 +117,9 @@ def _seal_report(
         )
         findings.append(chain.finding)
         path = chain.path
-        if revocation is not None:
-            findings.append(
-                revocation_finding(chain, revocation, when, step="maker-revocation", who=who)
-            )
+        findings.append(
+            revocation_finding(chain, revocation, when, step="maker-revocation", who=who)
+        )
         if status_lists:
             findings.append(_finding(status_check(status_lists, seal, moment)))
     indication, sub, _ = verdict(findings)

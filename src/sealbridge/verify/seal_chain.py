@@ -145,6 +145,10 @@ def revocation_finding(
             f"the {who} is itself a trust anchor; its trust-list status stands for revocation",
         )
     issuer, certificate = chain.path
+    if not certificate.ocsp_urls and not certificate.crl_distribution_points:
+        # As pyHanko treats PDF signers: a certificate that names no revocation service
+        # has none to ask; its issuer's listing is what stands for it.
+        return passed(step, f"the {who} names no revocation service; none applies")
     if source is None:
         return indeterminate(step, f"not checked: no revocation source for the {who}", "TRY_LATER")
     try:
