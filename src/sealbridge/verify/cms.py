@@ -33,6 +33,7 @@ from sealbridge.seals.decode import ASN1_ERRORS
 from sealbridge.seals.verify import verify_timestamp
 from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
+from sealbridge.verify.recognition import recognition_by_jurisdiction
 from sealbridge.verify.report.model import (
     Indication,
     Recognition,
@@ -249,25 +250,18 @@ def _report(
     level: str | None,
 ) -> SignatureReport:
     indication, sub, worst = verdict(findings)
-    recognition: dict[str, Recognition] = {}
-    for jurisdiction in jurisdictions:
-        if worst is not None and indication is Indication.TOTAL_FAILED:
-            recognition[jurisdiction] = Recognition(
-                False, f"the signature is TOTAL-FAILED/{sub} at {worst.check.step}"
-            )
-        elif not path:
-            recognition[jurisdiction] = Recognition(
-                False, "no chain to any service on a federation trust list"
-            )
-        else:
-            view = federation.view(jurisdiction, when or datetime.now(UTC), Scope.E_SIGNATURE)
-            decision = view.decide(path)
-            if decision.recognised and indication is Indication.INDETERMINATE:
-                recognition[jurisdiction] = Recognition(
-                    None, f"{decision.rule}, but signature is INDETERMINATE/{sub}"
-                )
-            else:
-                recognition[jurisdiction] = Recognition(decision.recognised, decision.rule)
+    step = worst.check.step if worst is not None else "?"
+    recognition = recognition_by_jurisdiction(
+        federation,
+        jurisdictions,
+        path=path,
+        at=when or datetime.now(UTC),
+        scope=Scope.E_SIGNATURE,
+        outcome=(indication, sub),
+        failed=f"the signature is TOTAL-FAILED/{sub} at {step}",
+        unchained=Recognition(False, "no chain to any service on a federation trust list"),
+        what="signature",
+    )
     return SignatureReport(
         id=sig_id,
         kind=kind,

@@ -38,6 +38,7 @@ from sealbridge.verify.changes import ChangePolicy, analyse_after
 from sealbridge.verify.changes.analyse import StructureCache
 from sealbridge.verify.cms import is_national, verify_pdf_cms
 from sealbridge.verify.field_locks import changed_locked_fields
+from sealbridge.verify.recognition import recognition_by_jurisdiction
 from sealbridge.verify.report.model import (
     Check,
     Indication,
@@ -303,10 +304,22 @@ def _verify_one(
     worst = next((c for c in checks if c.indication is indication), None)
     recognition = {}
     if kind is SignatureKind.PADES:
-        for j in jurisdictions:
-            recognition[j] = _recognise(
-                federation, j, when, (indication, sub, worst), path, Scope.E_SIGNATURE
-            )
+        reason = f": {worst.detail}" if worst else ""
+        recognition = recognition_by_jurisdiction(
+            federation,
+            jurisdictions,
+            path=path,
+            at=when or datetime.now(UTC),
+            scope=Scope.E_SIGNATURE,
+            outcome=(indication, sub),
+            failed=f"signature is {indication.value}/{sub}{reason}",
+            unchained=(
+                Recognition(False, "no chain to any service on a federation trust list")
+                if sub == "NO_CERTIFICATE_CHAIN_FOUND"
+                else Recognition(None, f"chain could not be validated: {sub}")
+            ),
+            what="signature",
+        )
     return SignatureReport(
         id=sig_id,
         kind=kind,
@@ -369,26 +382,3 @@ def _best_signature_time(status: PdfSignatureStatus | DocumentTimestampStatus) -
     if status.timestamp_validity is not None and status.timestamp_validity.valid:
         return status.timestamp_validity.timestamp
     return status.signer_reported_dt
-
-
-def _recognise(
-    federation: Federation,
-    jurisdiction: str,
-    when: datetime | None,
-    outcome: tuple[Indication, str | None, Check | None],
-    path: Sequence[x509.Certificate],
-    scope: Scope,
-) -> Recognition:
-    indication, sub, worst = outcome
-    if indication is Indication.TOTAL_FAILED:
-        reason = f": {worst.detail}" if worst else ""
-        return Recognition(False, f"signature is {indication.value}/{sub}{reason}")
-    if not path:
-        if sub == "NO_CERTIFICATE_CHAIN_FOUND":
-            return Recognition(False, "no chain to any service on a federation trust list")
-        return Recognition(None, f"chain could not be validated: {sub}")
-    view = federation.view(jurisdiction, when or datetime.now(UTC), scope)
-    decision = view.decide(path)
-    if decision.recognised and indication is Indication.INDETERMINATE:
-        return Recognition(None, f"{decision.rule}, but signature is INDETERMINATE/{sub}")
-    return Recognition(decision.recognised, decision.rule)

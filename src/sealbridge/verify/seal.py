@@ -38,6 +38,7 @@ from sealbridge.seals.verify import (
 )
 from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
+from sealbridge.verify.recognition import recognition_by_jurisdiction
 from sealbridge.verify.report.model import (
     Indication,
     Recognition,
@@ -255,25 +256,20 @@ def _report(
     jurisdictions: Sequence[str],
 ) -> ValidationReport:
     indication, sub, worst = verdict(verified.findings)
-    recognition: dict[str, Recognition] = {}
-    for jurisdiction in jurisdictions:
-        if worst is not None and indication is Indication.TOTAL_FAILED:
-            recognition[jurisdiction] = Recognition(
-                False, f"the {verified.what} is TOTAL-FAILED/{sub} at {worst.check.step}"
-            )
-        elif not verified.path:
-            recognition[jurisdiction] = Recognition(
-                False, "the seal maker chains to no service on a federation trust list"
-            )
-        else:
-            view = federation.view(jurisdiction, verified.recognised_at, Scope.E_SEAL)
-            decision = view.decide(verified.path)
-            if decision.recognised and indication is Indication.INDETERMINATE:
-                recognition[jurisdiction] = Recognition(
-                    None, f"{decision.rule}, but the {verified.what} is INDETERMINATE/{sub}"
-                )
-            else:
-                recognition[jurisdiction] = Recognition(decision.recognised, decision.rule)
+    step = worst.check.step if worst is not None else "?"
+    recognition = recognition_by_jurisdiction(
+        federation,
+        jurisdictions,
+        path=verified.path,
+        at=verified.recognised_at,
+        scope=Scope.E_SEAL,
+        outcome=(indication, sub),
+        failed=f"the {verified.what} is TOTAL-FAILED/{sub} at {step}",
+        unchained=Recognition(
+            False, "the seal maker chains to no service on a federation trust list"
+        ),
+        what=f"the {verified.what}",
+    )
     report = SignatureReport(
         id=verified.id,
         kind=verified.kind,

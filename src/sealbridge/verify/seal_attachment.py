@@ -24,6 +24,7 @@ from sealbridge.seals.verify import SealCheck, signer_bound_check, verify_seal
 from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
 from sealbridge.verify.pdf import AttachmentVerifier, DssContent
+from sealbridge.verify.recognition import recognition_by_jurisdiction
 from sealbridge.verify.report.model import (
     Indication,
     Recognition,
@@ -126,21 +127,19 @@ def _seal_report(
     # The stamp stands no better than the PDF signature that carries it.
     if _RANK[signature.indication] > _RANK[indication]:
         indication, sub = signature.indication, signature.sub_indication
-    recognition: dict[str, Recognition] = {}
-    for jurisdiction in signature.recognition:
-        if indication is Indication.TOTAL_FAILED:
-            recognition[jurisdiction] = Recognition(False, f"stamp is {indication.value}/{sub}")
-            continue
-        view = federation.view(
-            jurisdiction, signature.signing_time or datetime.now(UTC), Scope.E_SEAL
-        )
-        decision = view.decide(path)
-        recognition[jurisdiction] = Recognition(
-            None
-            if decision.recognised and indication is Indication.INDETERMINATE
-            else decision.recognised,
-            decision.rule,
-        )
+    recognition = recognition_by_jurisdiction(
+        federation,
+        list(signature.recognition),
+        path=path,
+        at=signature.signing_time or datetime.now(UTC),
+        scope=Scope.E_SEAL,
+        outcome=(indication, sub),
+        failed=f"stamp is {indication.value}/{sub}",
+        unchained=Recognition(
+            False, "the seal maker chains to no service on a federation trust list"
+        ),
+        what="the stamp",
+    )
     return SignatureReport(
         id=f"{signature.id}/{name}",
         kind=SignatureKind.SEAL,
