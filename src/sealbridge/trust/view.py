@@ -168,4 +168,3 @@ class TrustView:
             service.service_type in SCOPE_SERVICE_TYPES[self.scope]
             and service.status_at(self.at) is ServiceStatus.GRANTED
         )
-

@@ -1,60 +1,52 @@
 """One PDF signature's checks, each tied to what it found (ETSI EN 319 102-1 terms).
 
-pyHanko answers "is it intact, is the value valid, is there a trusted path, is the
-timestamp good"; the change analysis answers "what happened to the file afterwards".
-This module turns both into ``Check`` values, so the report says every check made and a
-validation policy can weigh the ones tied to a ``Constraint`` (missing revocation data,
-an expired certificate, a missing timestamp, later changes) without parsing prose.
+``verify.pades_status`` answers "is it intact, is the value valid, is there a trusted
+path, is the timestamp good"; the change analysis answers "what happened to the file
+afterwards". This module turns both into ``Check`` values, so the report says every
+check made and a validation policy can weigh the ones tied to a ``Constraint`` (missing
+revocation data, an expired certificate, a missing timestamp, later changes) without
+parsing prose.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from asn1crypto import keys
-from pyhanko.sign.validation.status import (
-    DocumentTimestampStatus,
-    PdfSignatureStatus,
-    SignatureCoverageLevel,
-)
+from pyhanko.sign.validation.status import SignatureCoverageLevel
 
+from sealbridge.verify.chain import EXPIRED, MISSING_REVOCATION, NO_CHAIN, ChainOutcome
 from sealbridge.verify.changes import ChangeAnalysis, Verdict
+from sealbridge.verify.pades_status import PadesStatus
 from sealbridge.verify.report.model import Check, Constraint, Indication
 
-Status = PdfSignatureStatus | DocumentTimestampStatus
-
-_EXPIRY = frozenset({"OUT_OF_BOUNDS_NO_POE", "OUT_OF_BOUNDS_NOT_REVOKED", "EXPIRED"})
 _PASSED = Indication.TOTAL_PASSED
 _FAILED = Indication.TOTAL_FAILED
 _OPEN = Indication.INDETERMINATE
 
 
-def status_checks(status: Status, *, revocation_only_problem: Callable[[], bool]) -> list[Check]:
-    """Integrity, value, coverage, chain (with revocation) and timestamp, in that order.
-
-    ``revocation_only_problem`` is asked only when a path was found but not validated:
-    it says whether the path validates once missing revocation data is tolerated, which
-    is how "no revocation data" is told apart from other chain failures.
-    """
+def status_checks(status: PadesStatus) -> list[Check]:
+    """Integrity, value, coverage, chain (with revocation) and timestamp, in that order."""
+    integrity = status.integrity
     checks = [
         _check(
             "integrity",
-            status.intact,
+            integrity.intact,
             "the signed bytes match the digest",
-            "the signed bytes do not match the digest",
+            f"the signed bytes do not match: {integrity.detail}",
             "HASH_FAILURE",
         ),
         _check(
             "signature-value",
-            status.valid,
+            integrity.valid,
             "the signature value is valid",
-            "the signature value is invalid",
+            f"the signature is invalid: {integrity.detail}",
             "SIG_CRYPTO_FAILURE",
         ),
         _coverage(status.coverage),
-        _chain(status, revocation_only_problem),
+        _chain(status.chain),
     ]
-    if isinstance(status, PdfSignatureStatus):
+    if not status.document_timestamp:
         checks.append(_timestamp(status))
     return checks
 
@@ -138,44 +130,48 @@ def _coverage(coverage: SignatureCoverageLevel | None) -> Check:
     )
 
 
-def _chain(status: Status, revocation_only_problem: Callable[[], bool]) -> Check:
-    revoked = status.revocation_details
+def _chain(chain: ChainOutcome) -> Check:
+    revoked = chain.revoked
     if revoked is not None:
-        who = "a CA certificate in the chain" if revoked.ca_revoked else "the signer's certificate"
+        who = "a CA certificate in the chain" if revoked.ca else "the signer's certificate"
         return Check(
             "chain",
             _FAILED,
             "REVOKED",
-            f"{who} was revoked at {revoked.revocation_date.isoformat()} "
-            f"({revoked.revocation_reason.native})",
+            f"{who} was revoked at {revoked.date.isoformat()} ({revoked.reason})",
         )
-    if status.validation_path is None:
-        return Check("chain", _OPEN, "NO_CERTIFICATE_CHAIN_FOUND", "no chain to a trusted anchor")
-    problem = status.trust_problem_indic
-    if problem is None:
+    if chain.valid:
         return Check("chain", _PASSED, None, "the chain to a trusted anchor is valid")
-    sub = str(problem.standard_name)
-    if sub in _EXPIRY:
+    if chain.path is None:
+        if chain.problem is None:
+            return Check("chain", _OPEN, NO_CHAIN, f"the chain was {chain.detail}")
+        return Check("chain", _OPEN, chain.problem, f"no chain to a trusted anchor: {chain.detail}")
+    if chain.problem == EXPIRED:
         return Check(
             "chain",
             _OPEN,
-            sub,
+            EXPIRED,
             "a certificate in the chain had expired and nothing proves an earlier signing time",
             Constraint.SIGNING_CERTIFICATE_EXPIRED,
         )
-    if revocation_only_problem():
+    if chain.problem == MISSING_REVOCATION:
         return Check(
             "revocation",
             _OPEN,
-            "TRY_LATER",
+            MISSING_REVOCATION,
             "no revocation data for the chain, in the file or from its responders",
             Constraint.REVOCATION_DATA_MISSING,
         )
-    return Check("chain", _OPEN, sub, "a chain to a trusted anchor was found but does not validate")
+    return Check(
+        "chain",
+        _OPEN,
+        chain.problem,
+        f"a chain to a trusted anchor was found but does not validate: {chain.detail}",
+    )
 
 
-def _timestamp(status: PdfSignatureStatus) -> Check:
-    stamp = status.timestamp_validity
+def _timestamp(status: PadesStatus) -> Check:
+    stamp = status.timestamp
     if stamp is None:
         return Check(
             "timestamp",
@@ -184,9 +180,14 @@ def _timestamp(status: PdfSignatureStatus) -> Check:
             "no signature timestamp (PAdES B-B): the signing time is the signer's claim",
             Constraint.TIMESTAMP_MISSING,
         )
-    if not (stamp.intact and stamp.valid):
-        return Check("timestamp", _FAILED, "HASH_FAILURE", "the signature timestamp is invalid")
-    if stamp.trust_problem_indic is not None or stamp.validation_path is None:
+    if not (stamp.integrity.intact and stamp.integrity.valid):
+        return Check(
+            "timestamp",
+            _FAILED,
+            "HASH_FAILURE",
+            f"the signature timestamp is invalid: {stamp.integrity.detail}",
+        )
+    if not stamp.proves_time or stamp.time is None:
         # ETSI EN 319 102-1: an unusable timestamp proves nothing, but breaks nothing.
         return Check(
             "timestamp",
@@ -196,5 +197,5 @@ def _timestamp(status: PdfSignatureStatus) -> Check:
             Constraint.TIMESTAMP_MISSING,
         )
     return Check(
-        "timestamp", _PASSED, None, f"timestamped at {stamp.timestamp.isoformat()} by a trusted TSA"
+        "timestamp", _PASSED, None, f"timestamped at {stamp.time.isoformat()} by a trusted TSA"
     )

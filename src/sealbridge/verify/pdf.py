@@ -1,18 +1,21 @@
-"""PAdES verification: pyHanko checks each signature's bytes, value, chain and timestamp;
-SealBridge adds what happened to the file afterwards, ETSI indications per check, and
-recognition per jurisdiction.
+"""PAdES verification: each signature's bytes, value, chain and timestamp
+(``verify.pades_status``), what happened to the file afterwards (``verify.changes``),
+ETSI indications per check, and recognition per jurisdiction.
 
 Each signature is validated once against the whole federation's anchors; recognition in
-each jurisdiction is then decided from the validated path by ``TrustView``. Later
-revisions are judged by ``verify.changes`` (each revision walked once per file, so the
-cost grows with the number of signatures, not its square), not by pyHanko's difference
-analysis, which re-reads every revision for every signature and misses appended bytes.
+each jurisdiction is then decided from the validated path by ``TrustView``. pyHanko
+reads the file and pyhanko-certvalidator validates certificate paths; the CMS checks are
+ours, so RSA, ECDSA and SM2 meet the same ones. Later revisions are judged by
+``verify.changes`` (each revision walked once per file, so the cost grows with the
+number of signatures, not its square), not by pyHanko's difference analysis, which
+re-reads every revision for every signature and misses appended bytes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -22,22 +25,22 @@ from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
-from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import DocumentTimestampStatus, PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.path import ValidationPath
 
 from sealbridge.documents.pdf.reader import OpenedPdf, open_pdf
 from sealbridge.errors import MalformedInput
 from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
 from sealbridge.verify import pades_checks
+from sealbridge.verify.chain import NO_CHAIN, ChainOutcome, Usage, validate_chain
 from sealbridge.verify.changes import ChangePolicy, analyse_after
 from sealbridge.verify.changes.analyse import StructureCache
 from sealbridge.verify.cms import is_national, verify_pdf_cms
 from sealbridge.verify.field_locks import changed_locked_fields
+from sealbridge.verify.pades_status import PadesStatus, check_pdf_signature
 from sealbridge.verify.recognition import recognition_by_jurisdiction
 from sealbridge.verify.report.model import (
     Check,
@@ -77,11 +80,7 @@ class ContextFactory(Protocol):
     """Makes a fresh validation context (pyHanko's cannot outlive an event loop)."""
 
     def __call__(
-        self,
-        dss: DssContent | None,
-        *,
-        revocation_mode: str = "hard-fail",
-        embedded_only: bool = False,
+        self, dss: DssContent | None, *, embedded_only: bool = False
     ) -> ValidationContext: ...
 
 
@@ -103,19 +102,14 @@ def federation_context(
     """
     anchors = federation.all_certificates()
 
-    def make(
-        dss: DssContent | None,
-        *,
-        revocation_mode: str = "hard-fail",
-        embedded_only: bool = False,
-    ) -> ValidationContext:
+    def make(dss: DssContent | None, *, embedded_only: bool = False) -> ValidationContext:
         return ValidationContext(
             trust_roots=anchors,
             other_certs=list(dss.certificates) if dss else [],
             ocsps=list(dss.ocsps) if dss else [],
             crls=list(dss.crls) if dss else [],
             allow_fetching=fetch and not embedded_only,
-            revocation_mode=revocation_mode,
+            revocation_mode="hard-fail",
             moment=at,
         )
 
@@ -134,7 +128,8 @@ def verify_pdf(
     password: str | None = None,
     changes: ChangePolicy | None = None,
 ) -> ValidationReport:
-    """Every signature of ``data``; SM2 ones, which pyHanko cannot check, by ``verify.cms``.
+    """Every signature of ``data``; SM2 ones, whose paths certvalidator cannot check, by
+    ``verify.cms``.
 
     ``revocation`` answers for those SM2 signatures (default: the OCSP responders their
     certificates name); pyHanko's own path fetches what ``context`` allows. Files whose
@@ -174,7 +169,6 @@ def _verify_all(
     options: _Options,
 ) -> ValidationReport:
     reader, embedded = opened.reader, list(opened.signatures)
-    make_context = options.context or federation_context(federation)
     dss = DssContent.read(reader)
     structures: StructureCache = {}
     reports: list[SignatureReport] = []
@@ -182,25 +176,27 @@ def _verify_all(
         (i for i, s in enumerate(embedded) if s.sig_object_type == "/DocTimeStamp"), default=-1
     )
     revocation = options.revocation
-    for index, sig in enumerate(embedded):
-        if is_national(sig):
-            report = verify_pdf_cms(
-                sig,
-                index,
-                federation,
-                jurisdictions,
-                revocation=revocation if revocation is not None else OcspRevocationSource(),
-            )
-        else:
-            later = _later_changes(data, sig, options.changes, structures)
-            report = _verify_one(
-                sig, index, federation, jurisdictions, _Contexts(make_context, dss), later
-            )
-        if report.kind is SignatureKind.PADES and report.level == "B-T" and dss is not None:
-            report = replace(report, level="B-LTA" if last_doc_ts > index else "B-LT")
-        reports.append(report)
-        if options.attachment_verifier is not None and report.kind is SignatureKind.PADES:
-            reports.extend(options.attachment_verifier(reader, sig, report))
+    # One event loop for the file's path validations: one per certificate cost more
+    # than validating a short path.
+    with asyncio.Runner() as runner:
+        chains = _Chains(options.context or federation_context(federation), dss, runner.run)
+        for index, sig in enumerate(embedded):
+            if is_national(sig):
+                report = verify_pdf_cms(
+                    sig,
+                    index,
+                    federation,
+                    jurisdictions,
+                    revocation=revocation if revocation is not None else OcspRevocationSource(),
+                )
+            else:
+                later = _later_changes(data, sig, options.changes, structures)
+                report = _verify_one(sig, index, federation, jurisdictions, chains, later)
+            if report.kind is SignatureKind.PADES and report.level == "B-T" and dss is not None:
+                report = replace(report, level="B-LTA" if last_doc_ts > index else "B-LT")
+            reports.append(report)
+            if options.attachment_verifier is not None and report.kind is SignatureKind.PADES:
+                reports.extend(options.attachment_verifier(reader, sig, report))
     return ValidationReport(
         file=name,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -211,21 +207,25 @@ def _verify_all(
 
 
 @dataclass(frozen=True)
-class _Contexts:
+class _Chains:
+    """Validates paths with the document's own data first (B-LT and up: what long-term
+    validation is for, and what still holds when the responders are gone), and asks the
+    responders only when that does not suffice."""
+
     make: ContextFactory
     dss: DssContent | None
+    run: Callable[..., ValidationPath]
 
-    def strict(self) -> ValidationContext:
-        return self.make(self.dss)
-
-    def embedded(self) -> ValidationContext:
-        """The document's own validation data (B-LT and up): what long-term validation is
-        for, and what still holds when the responders are gone."""
-        return self.make(self.dss, embedded_only=True)
-
-    def tolerant(self) -> ValidationContext:
-        """Missing revocation data tolerated: tells that cause apart from the others."""
-        return self.make(self.dss, revocation_mode="soft-fail")
+    def __call__(
+        self, certificate: x509.Certificate, others: Iterable[x509.Certificate], usage: Usage
+    ) -> ChainOutcome:
+        others = tuple(others)
+        if self.dss is not None:
+            embedded = self.make(self.dss, embedded_only=True)
+            outcome = validate_chain(certificate, others, usage, embedded, self.run)
+            if outcome.valid:
+                return outcome
+        return validate_chain(certificate, others, usage, self.make(self.dss), self.run)
 
 
 @dataclass(frozen=True)
@@ -260,47 +260,36 @@ def _verify_one(
     index: int,
     federation: Federation,
     jurisdictions: Sequence[str],
-    contexts: _Contexts,
+    chains: _Chains,
     later: _Later,
 ) -> SignatureReport:
     is_doc_ts = sig.sig_object_type == "/DocTimeStamp"
     kind = SignatureKind.DOC_TIMESTAMP if is_doc_ts else SignatureKind.PADES
     sig_id = sig.field_name or f"signature-{index + 1}"
-    signer = _signer_name(sig)
     try:
-        status = _validate_with_best_data(sig, contexts)
-    except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
+        status = check_pdf_signature(sig, chains)
+    except MalformedInput as exc:
         return SignatureReport(
             id=sig_id,
             kind=kind,
-            signer=signer,
+            signer="unknown",
             signing_time=None,
             indication=Indication.TOTAL_FAILED,
             sub_indication="FORMAT_FAILURE",
             modified_after_signing=later.modified,
             changes=later.lines,
-            details=(f"cannot validate: {exc}",),
+            details=(f"cannot validate: {exc.reason}",),
             recognition={
                 j: Recognition(False, "signature cannot be validated") for j in jurisdictions
             },
         )
-
-    def revocation_only_problem() -> bool:
-        tolerant = _validate(sig, contexts.tolerant)
-        return tolerant.validation_path is not None and tolerant.trust_problem_indic is None
-
-    checks = pades_checks.status_checks(status, revocation_only_problem=revocation_only_problem)
-    checks += later.checks
+    checks = pades_checks.status_checks(status) + list(later.checks)
     indication, sub = pades_checks.verdict(checks)
-    when = _best_signature_time(status)
-    path: list[x509.Certificate] = (
-        list(status.validation_path.iter_certs(include_root=True))
-        if status.validation_path is not None
-        else []
-    )
+    when = status.best_signature_time
+    path = list(status.chain.path or ())
     level = None
-    if isinstance(status, PdfSignatureStatus):
-        level = "B-T" if status.timestamp_validity is not None else "B-B"
+    if not is_doc_ts:
+        level = "B-T" if status.timestamp is not None else "B-B"
     worst = next((c for c in checks if c.indication is indication), None)
     recognition = {}
     if kind is SignatureKind.PADES:
@@ -315,7 +304,7 @@ def _verify_one(
             failed=f"signature is {indication.value}/{sub}{reason}",
             unchained=(
                 Recognition(False, "no chain to any service on a federation trust list")
-                if sub == "NO_CERTIFICATE_CHAIN_FOUND"
+                if sub == NO_CHAIN
                 else Recognition(None, f"chain could not be validated: {sub}")
             ),
             what="signature",
@@ -323,7 +312,7 @@ def _verify_one(
     return SignatureReport(
         id=sig_id,
         kind=kind,
-        signer=signer,
+        signer=_signer_name(status),
         signing_time=when,
         indication=indication,
         sub_indication=sub,
@@ -334,51 +323,14 @@ def _verify_one(
         details=tuple(pades_checks.line(c) for c in checks),
         recognition=recognition,
         checks=tuple(checks),
-        digest_algorithm=str(sig.md_algorithm),
-        public_key=pades_checks.public_key_label(sig.signer_cert.public_key),
+        digest_algorithm=status.digest_algorithm,
+        public_key=pades_checks.public_key_label(status.signer.public_key),
     )
 
 
-def _validate_with_best_data(
-    sig: EmbeddedPdfSignature, contexts: _Contexts
-) -> PdfSignatureStatus | DocumentTimestampStatus:
-    """The DSS alone first when there is one; the responders only if it does not suffice.
-
-    With fetching on, a responder that is down made pyHanko give up on a chain the
-    document's own OCSP responses prove good.
-    """
-    if contexts.dss is not None:
-        status = _validate(sig, contexts.embedded)
-        if status.validation_path is not None and status.trust_problem_indic is None:
-            return status
-    return _validate(sig, contexts.strict)
-
-
-def _validate(
-    sig: EmbeddedPdfSignature, make: Callable[[], ValidationContext]
-) -> PdfSignatureStatus | DocumentTimestampStatus:
-    """pyHanko's checks of the signature itself; later revisions are ``verify.changes``'s."""
-    if sig.sig_object_type == "/DocTimeStamp":
-        return validate_pdf_timestamp(sig, validation_context=make(), skip_diff=True)
-    return validate_pdf_signature(
-        sig,
-        signer_validation_context=make(),
-        ts_validation_context=make(),
-        skip_diff=True,
-    )
-
-
-def _signer_name(sig: EmbeddedPdfSignature) -> str:
+def _signer_name(status: PadesStatus) -> str:
     try:
-        subject = sig.signer_cert.subject
+        subject = status.signer.subject
         return str(subject.native.get("common_name") or subject.human_friendly)
     except (ValueError, KeyError, AttributeError):
         return "unknown"
-
-
-def _best_signature_time(status: PdfSignatureStatus | DocumentTimestampStatus) -> datetime | None:
-    if isinstance(status, DocumentTimestampStatus):
-        return status.timestamp
-    if status.timestamp_validity is not None and status.timestamp_validity.valid:
-        return status.timestamp_validity.timestamp
-    return status.signer_reported_dt

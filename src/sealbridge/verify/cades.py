@@ -1,0 +1,298 @@
+"""The CMS checks of a PDF signature and of a timestamp token (CAdES, RFC 5652/3161).
+
+What pyHanko's ``validate_pdf_signature`` checks at the CMS level, done once per
+signature with the parsed structures it already has: the signer's certificate found
+from the SignerInfo, the signed content type, the message digest of the signed bytes,
+CMS algorithm protection (RFC 6211), the signature value over the signed attributes,
+the ESS signing-certificate attribute, and for timestamps the message imprint. The path
+of each certificate is left to a ``ChainValidator``. Doing this ourselves made a
+one-signature verification twice as fast as pyHanko's (bench/verify_scaling.py), and
+puts RSA, ECDSA and SM2 through one set of checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from asn1crypto import algos, cms, tsp, x509
+
+from sealbridge.crypto.algorithms import digest, signature_algorithm
+from sealbridge.crypto.verify import verify_signature
+from sealbridge.errors import MalformedInput, SealBridgeError
+from sealbridge.seals.decode import ASN1_ERRORS
+from sealbridge.verify.chain import ChainOutcome, ChainValidator, Usage
+
+# Digests a signature may be made with; weak ones (SHA-1) are the policy's to judge.
+_DIGESTS = frozenset(
+    {"sha1", "sha224", "sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512", "sm3"}
+)
+_RSA_NAMES = frozenset({"rsa", "rsassa_pkcs1v15"})
+
+
+@dataclass(frozen=True)
+class SignedCms:
+    """A SignedData with its one signer, as the checks need it."""
+
+    signed_data: cms.SignedData
+    info: cms.SignerInfo
+    certificates: tuple[x509.Certificate, ...]
+    signer: x509.Certificate
+    digest_algorithm: str
+
+    @property
+    def signature(self) -> bytes:
+        return bytes(self.info["signature"].native)
+
+    def signed_attribute(self, name: str) -> list[cms.CMSAttribute]:
+        attributes = self.info["signed_attrs"]
+        return [a for a in attributes if a["type"].native == name]
+
+
+@dataclass(frozen=True)
+class Integrity:
+    """``intact``: the signed bytes match; ``valid``: the signature and its attributes
+    hold. ``detail`` names the first thing wrong, or what was checked."""
+
+    intact: bool
+    valid: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class TokenOutcome:
+    """A timestamp token: its own integrity, its time, and its TSA's chain."""
+
+    integrity: Integrity
+    time: datetime | None
+    chain: ChainOutcome | None
+
+    @property
+    def proves_time(self) -> bool:
+        """ETSI EN 319 102-1: only a good token from a trusted TSA proves existence."""
+        return (
+            self.integrity.intact
+            and self.integrity.valid
+            and self.chain is not None
+            and self.chain.valid
+        )
+
+
+def read_signed_data(content: cms.ContentInfo, what: str) -> SignedCms:
+    """The SignedData of ``content`` and its signer; ``MalformedInput`` says what is
+    missing when it is not a CMS signature with exactly one signer we can identify."""
+    try:
+        if content["content_type"].native != "signed_data":
+            raise MalformedInput(what, "it is not CMS SignedData")
+        signed_data: cms.SignedData = content["content"]
+        infos = list(signed_data["signer_infos"])
+        if len(infos) != 1:
+            raise MalformedInput(what, f"{len(infos)} signers, expected exactly 1")
+        info = infos[0]
+        certificates = tuple(
+            c.chosen for c in signed_data["certificates"] or () if c.name == "certificate"
+        )
+        digest_algorithm = str(info["digest_algorithm"]["algorithm"].native)
+        signer = _signer_certificate(info["sid"], certificates)
+    except ASN1_ERRORS as exc:
+        raise MalformedInput(what, f"unreadable CMS: {exc}") from exc
+    if signer is None:
+        raise MalformedInput(what, "the SignerInfo names no certificate the signature carries")
+    if digest_algorithm not in _DIGESTS:
+        raise MalformedInput(what, f"digest algorithm {digest_algorithm} is not supported")
+    return SignedCms(signed_data, info, certificates, signer, digest_algorithm)
+
+
+def check_integrity(
+    signed: SignedCms, content_digest: Callable[[str], bytes], content_type: str
+) -> Integrity:
+    """The checks that need no certificate path, in the order a forger would fail them."""
+    try:
+        if not signed.info["signed_attrs"]:
+            return Integrity(False, False, "the signature has no signed attributes")
+        types = signed.signed_attribute("content_type")
+        if len(types) != 1 or types[0]["values"][0].native != content_type:
+            return Integrity(True, False, f"the signed content type is not {content_type}")
+        digests = signed.signed_attribute("message_digest")
+        if len(digests) != 1:
+            return Integrity(False, False, "there is no single message-digest attribute")
+        if digests[0]["values"][0].native != content_digest(signed.digest_algorithm):
+            return Integrity(
+                False,
+                False,
+                f"the {signed.digest_algorithm} digest of the signed bytes does not match",
+            )
+        algorithm = _signature_algorithm(signed)
+        protection = _algorithm_protection(signed, algorithm)
+        if protection is not None:
+            return Integrity(True, False, protection)
+        attributes = b"\x31" + signed.info["signed_attrs"].dump()[1:]
+        verify_signature(signed.signer.public_key, algorithm, attributes, signed.signature)
+        ess = _signing_certificate(signed)
+    except (SealBridgeError, *ASN1_ERRORS) as exc:
+        return Integrity(True, False, f"the signature value does not verify: {exc}")
+    if ess is not None:
+        return Integrity(True, False, ess)
+    name = algorithm["algorithm"].native
+    return Integrity(True, True, f"{signed.digest_algorithm} digest and {name} value verify")
+
+
+def check_token(
+    content: cms.ContentInfo,
+    imprint_of: Callable[[str], bytes],
+    chains: ChainValidator,
+    what: str,
+) -> TokenOutcome:
+    """An RFC 3161 token over what ``imprint_of(algorithm)`` digests."""
+    try:
+        signed = read_signed_data(content, what)
+        encapsulated = signed.signed_data["encap_content_info"]
+        if encapsulated["content_type"].native != "tst_info":
+            raise MalformedInput(what, "it does not hold a TSTInfo")
+        tst_bytes = bytes(encapsulated["content"])
+        tst_info = tsp.TSTInfo.load(tst_bytes)
+        imprint = tst_info["message_imprint"]
+        expected = imprint["hashed_message"].native
+        imprint_algorithm = str(imprint["hash_algorithm"]["algorithm"].native)
+        time: datetime = tst_info["gen_time"].native
+    except MalformedInput as exc:
+        return TokenOutcome(Integrity(False, False, exc.reason), None, None)
+    except ASN1_ERRORS as exc:
+        return TokenOutcome(Integrity(False, False, f"{what} is unreadable: {exc}"), None, None)
+    try:
+        matches = imprint_of(imprint_algorithm) == expected
+    except SealBridgeError as exc:
+        return TokenOutcome(Integrity(False, False, f"{what}: {exc}"), None, None)
+    if not matches:
+        return TokenOutcome(Integrity(False, False, f"{what} is for other bytes"), time, None)
+    integrity = check_integrity(signed, lambda algorithm: digest(algorithm, tst_bytes), "tst_info")
+    if not (integrity.intact and integrity.valid):
+        return TokenOutcome(integrity, time, None)
+    return TokenOutcome(
+        integrity, time, chains(signed.signer, signed.certificates, Usage.TIME_STAMPING)
+    )
+
+
+def signature_timestamp(signed: SignedCms) -> cms.ContentInfo | None:
+    """The signature-time-stamp-token unsigned attribute, when there is one."""
+    attributes = signed.info["unsigned_attrs"]
+    if attributes.native is None:
+        return None
+    for attribute in attributes:
+        if attribute["type"].native == "signature_time_stamp_token":
+            token: cms.ContentInfo = attribute["values"][0]
+            return token
+    return None
+
+
+def signing_time(signed: SignedCms) -> datetime | None:
+    """The signer's claim (the signing-time attribute): proves nothing, reported as such."""
+    values = signed.signed_attribute("signing_time")
+    if len(values) != 1:
+        return None
+    claimed: datetime = values[0]["values"][0].native
+    return claimed
+
+
+def digest_of(chunks: Sequence[memoryview | bytes]) -> Callable[[str], bytes]:
+    """A digest function over ``chunks``, computed once per algorithm asked for."""
+    done: dict[str, bytes] = {}
+
+    def compute(algorithm: str) -> bytes:
+        if algorithm not in done:
+            try:
+                hasher = hashlib.new(algorithm)
+            except ValueError as exc:
+                raise SealBridgeError(f"digest algorithm {algorithm} is not supported") from exc
+            for chunk in chunks:
+                hasher.update(chunk)
+            done[algorithm] = hasher.digest()
+        return done[algorithm]
+
+    return compute
+
+
+def _signer_certificate(
+    sid: cms.SignerIdentifier, certificates: Sequence[x509.Certificate]
+) -> x509.Certificate | None:
+    if sid.name == "issuer_and_serial_number":
+        serial = sid.chosen["serial_number"].native
+        issuer = sid.chosen["issuer"]
+        issuer_der = issuer.dump()
+        for certificate in certificates:
+            # Byte equality first: asn1crypto's normalising name comparison is slow.
+            if certificate.serial_number == serial and (
+                certificate.issuer.dump() == issuer_der or certificate.issuer == issuer
+            ):
+                return certificate
+        return None
+    key_id = sid.chosen.native
+    return next((c for c in certificates if c.key_identifier == key_id), None)
+
+
+def _signature_algorithm(signed: SignedCms) -> algos.SignedDigestAlgorithm:
+    algorithm: algos.SignedDigestAlgorithm = signed.info["signature_algorithm"]
+    name = algorithm["algorithm"].native
+    if name in _RSA_NAMES:
+        return signature_algorithm(f"{signed.digest_algorithm}_rsa")
+    if name == "ecdsa":
+        return signature_algorithm(f"{signed.digest_algorithm}_ecdsa")
+    if name in ("sm2", "sm2_sm3"):
+        if signed.digest_algorithm != "sm3":
+            raise SealBridgeError(f"SM2 with {signed.digest_algorithm}, not SM3")
+        return signature_algorithm("sm2_sm3")
+    if name != "rsassa_pss" and algorithm.hash_algo != signed.digest_algorithm:
+        raise SealBridgeError(
+            f"{name} does not go with the {signed.digest_algorithm} message digest"
+        )
+    return algorithm
+
+
+def _algorithm_protection(signed: SignedCms, algorithm: algos.SignedDigestAlgorithm) -> str | None:
+    """RFC 6211: when present, the protected algorithms must be the ones used."""
+    values = signed.signed_attribute("cms_algorithm_protection")
+    if not values:
+        return None
+    if len(values) != 1 or len(values[0]["values"]) != 1:
+        return "more than one CMS algorithm protection attribute"
+    protection = values[0]["values"][0]
+    if protection["digest_algorithm"]["algorithm"].native != signed.digest_algorithm:
+        return "CMS algorithm protection names another digest algorithm"
+    protected = protection["signature_algorithm"]
+    if protected.native is not None and protected["algorithm"].native not in (
+        signed.info["signature_algorithm"]["algorithm"].native,
+        algorithm["algorithm"].native,
+    ):
+        return "CMS algorithm protection names another signature algorithm"
+    return None
+
+
+def _signing_certificate(signed: SignedCms) -> str | None:
+    """ESS signing-certificate(-v2): each one present must name the signer's certificate
+    (TSAs following RFC 5816 carry both)."""
+    for name, v2 in (("signing_certificate_v2", True), ("signing_certificate", False)):
+        values = signed.signed_attribute(name)
+        if len(values) > 1:
+            return f"more than one {name.replace('_', '-')} attribute"
+        if values:
+            problem = _names_signer(signed, values[0]["values"][0]["certs"][0], v2)
+            if problem is not None:
+                return problem
+    return None
+
+
+def _names_signer(
+    signed: SignedCms, cert_id: cms.ESSCertIDv2 | cms.ESSCertID, v2: bool
+) -> str | None:
+    algorithm = cert_id["hash_algorithm"]["algorithm"].native if v2 else "sha1"
+    if digest(algorithm, signed.signer.dump()) != cert_id["cert_hash"].native:
+        return "the signing-certificate attribute names another certificate than the signer's"
+    issuer_serial = cert_id["issuer_serial"]
+    if (
+        issuer_serial.native is not None
+        and issuer_serial["serial_number"].native != signed.signer.serial_number
+    ):
+        return "the signing-certificate attribute names another serial number"
+    return None

@@ -1,0 +1,140 @@
+"""A signer's or a TSA's certificate path, validated by pyhanko-certvalidator (RFC 5280,
+revocation from the document's data or the responders), as an ETSI sub-indication.
+
+certvalidator reports failures as exception types; this module turns each into the
+sub-indication EN 319 102-1 gives it, keeps the path it found (recognition is decided
+from it) and the revocation details, so callers deal in values. Missing revocation data
+is its own outcome (``TRY_LATER``), told apart from other chain failures without a
+second validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from asn1crypto import x509
+from pyhanko.sign.validation.settings import KeyUsageConstraints
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import (
+    DisallowedAlgorithmError,
+    ExpiredError,
+    InsufficientRevinfoError,
+    InvalidCertificateError,
+    NotYetValidError,
+    PathBuildingError,
+    PathValidationError,
+    RevokedError,
+    ValidationError,
+)
+from pyhanko_certvalidator.path import ValidationPath
+
+
+class Usage(Enum):
+    """What the certificate is validated for: signing documents, or time-stamping."""
+
+    SIGNING = "signing"
+    TIME_STAMPING = "time-stamping"
+
+
+# pyHanko's defaults for PDF signers and TSAs, which relying parties know and expect.
+_CONSTRAINTS = {
+    Usage.SIGNING: KeyUsageConstraints(key_usage={"non_repudiation"}),
+    Usage.TIME_STAMPING: KeyUsageConstraints(key_usage=set(), extd_key_usage={"time_stamping"}),
+}
+
+EXPIRED = "OUT_OF_BOUNDS_NO_POE"
+MISSING_REVOCATION = "TRY_LATER"
+NO_CHAIN = "NO_CERTIFICATE_CHAIN_FOUND"
+
+
+@dataclass(frozen=True)
+class Revoked:
+    """A certificate of the path was revoked: which one, when and why."""
+
+    ca: bool
+    date: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChainOutcome:
+    """The validated path (anchor first), or the sub-indication that stopped it.
+
+    ``path`` is kept when one was found but failed, since recognition and the report
+    still name it; it is ``None`` only when no path to an anchor exists.
+    """
+
+    path: tuple[x509.Certificate, ...] | None
+    problem: str | None
+    detail: str
+    revoked: Revoked | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.problem is None and self.path is not None
+
+
+ChainValidator = Callable[[x509.Certificate, Iterable[x509.Certificate], Usage], ChainOutcome]
+
+
+def validate_chain(
+    certificate: x509.Certificate,
+    others: Iterable[x509.Certificate],
+    usage: Usage,
+    context: ValidationContext,
+    run: Callable[..., ValidationPath],
+) -> ChainOutcome:
+    """Validate ``certificate`` for ``usage`` in ``context``.
+
+    ``run`` runs a coroutine to completion (one event loop serves a whole file: starting
+    one per certificate cost more than validating a short path).
+    """
+    validator = CertificateValidator(
+        certificate, intermediate_certs=list(others), validation_context=context
+    )
+
+    try:
+        path = run(validator.async_validate_path())
+    except RevokedError as exc:
+        found = _certs(exc.original_path)
+        if exc.is_side_validation:
+            return ChainOutcome(found, "CERTIFICATE_CHAIN_GENERAL_FAILURE", exc.failure_msg)
+        revoked = Revoked(not exc.is_ee_cert, exc.revocation_dt, str(exc.reason.native))
+        sub = "REVOKED_NO_POE" if exc.is_ee_cert else "REVOKED_CA_NO_POE"
+        return ChainOutcome(found, sub, exc.failure_msg, revoked)
+    except PathBuildingError as exc:
+        return ChainOutcome(None, NO_CHAIN, str(exc))
+    except ExpiredError as exc:
+        found = _certs(exc.original_path)
+        sub = (
+            EXPIRED
+            if exc.is_ee_cert and not exc.is_side_validation
+            else "CERTIFICATE_CHAIN_GENERAL_FAILURE"
+        )
+        return ChainOutcome(found, sub, exc.failure_msg)
+    except NotYetValidError as exc:
+        return ChainOutcome(_certs(exc.original_path), "NOT_YET_VALID", exc.failure_msg)
+    except DisallowedAlgorithmError as exc:
+        return ChainOutcome(
+            _certs(exc.original_path), "CRYPTO_CONSTRAINTS_FAILURE", exc.failure_msg
+        )
+    except InsufficientRevinfoError as exc:
+        return ChainOutcome(_certs(exc.original_path), MISSING_REVOCATION, exc.failure_msg)
+    except PathValidationError as exc:
+        return ChainOutcome(
+            _certs(exc.original_path), "CERTIFICATE_CHAIN_GENERAL_FAILURE", exc.failure_msg
+        )
+    except ValidationError as exc:
+        return ChainOutcome(None, "CERTIFICATE_CHAIN_GENERAL_FAILURE", exc.failure_msg)
+    try:
+        _CONSTRAINTS[usage].validate(certificate)
+    except InvalidCertificateError as exc:
+        return ChainOutcome(_certs(path), "CHAIN_CONSTRAINTS_FAILURE", exc.failure_msg)
+    return ChainOutcome(_certs(path), None, "the chain to a trusted anchor is valid")
+
+
+def _certs(path: ValidationPath) -> tuple[x509.Certificate, ...]:
+    return tuple(path.iter_certs(include_root=True))

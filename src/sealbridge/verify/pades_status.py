@@ -1,0 +1,137 @@
+"""One PDF signature or document timestamp, checked: bytes, value, chain, timestamp.
+
+The signature dictionary's /ByteRange gives the signed bytes; ``verify.cades`` checks
+the CMS over them and ``ChainValidator`` the certificates. The result is a plain value
+that ``pades_checks`` turns into the report's checks; what later revisions did is
+``verify.changes``'s business, not this module's.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from asn1crypto import cms, x509
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+from sealbridge.errors import MalformedInput
+from sealbridge.seals.decode import ASN1_ERRORS
+from sealbridge.verify.cades import (
+    Integrity,
+    TokenOutcome,
+    check_integrity,
+    check_token,
+    digest_of,
+    read_signed_data,
+    signature_timestamp,
+    signing_time,
+)
+from sealbridge.verify.chain import ChainOutcome, ChainValidator, Usage
+
+
+@dataclass(frozen=True)
+class PadesStatus:
+    """What was found for one signature (or document timestamp) of a PDF.
+
+    ``timestamp`` is the signature's timestamp token (``None`` for PAdES B-B and for a
+    document timestamp, whose own time is ``time``).
+    """
+
+    document_timestamp: bool
+    integrity: Integrity
+    coverage: SignatureCoverageLevel | None
+    chain: ChainOutcome
+    timestamp: TokenOutcome | None
+    time: datetime | None
+    claimed: datetime | None
+    signer: x509.Certificate
+    digest_algorithm: str
+
+    @property
+    def best_signature_time(self) -> datetime | None:
+        """The earliest time proven to have seen the signature (or the claim, marked as
+        such by the report), per EN 319 102-1's best-signature-time."""
+        if self.document_timestamp:
+            return self.time
+        if self.timestamp is not None and self.timestamp.proves_time:
+            return self.timestamp.time
+        return self.claimed
+
+
+def check_pdf_signature(sig: EmbeddedPdfSignature, chains: ChainValidator) -> PadesStatus:
+    """Check ``sig``; ``MalformedInput`` when its CMS cannot be read at all."""
+    try:
+        content = cms.ContentInfo.load(bytes(sig.pkcs7_content))
+    except ASN1_ERRORS as exc:
+        raise MalformedInput("PDF signature", f"unreadable /Contents: {exc}") from exc
+    signed_bytes = digest_of(signed_ranges(sig))
+    coverage = _coverage(sig)
+    if sig.sig_object_type == "/DocTimeStamp":
+        outcome = check_token(content, signed_bytes, chains, "the document timestamp")
+        signed = read_signed_data(content, "document timestamp")
+        return PadesStatus(
+            document_timestamp=True,
+            integrity=outcome.integrity,
+            coverage=coverage,
+            chain=outcome.chain or _unchecked(outcome.integrity),
+            timestamp=None,
+            time=outcome.time if outcome.integrity.valid else None,
+            claimed=None,
+            signer=signed.signer,
+            digest_algorithm=signed.digest_algorithm,
+        )
+    signed = read_signed_data(content, "PDF signature")
+    integrity = check_integrity(signed, signed_bytes, "data")
+    if integrity.intact and integrity.valid:
+        chain = chains(signed.signer, signed.certificates, Usage.SIGNING)
+    else:
+        chain = _unchecked(integrity)
+    token = signature_timestamp(signed)
+    stamp = (
+        None
+        if token is None
+        else check_token(token, digest_of((signed.signature,)), chains, "the signature timestamp")
+    )
+    return PadesStatus(
+        document_timestamp=False,
+        integrity=integrity,
+        coverage=coverage,
+        chain=chain,
+        timestamp=stamp,
+        time=None,
+        claimed=signing_time(signed),
+        signer=signed.signer,
+        digest_algorithm=signed.digest_algorithm,
+    )
+
+
+def signed_ranges(sig: EmbeddedPdfSignature) -> tuple[memoryview, ...]:
+    """The bytes /ByteRange says were signed, as views into the file (no copy)."""
+    stream = sig.reader.stream
+    if isinstance(stream, io.BytesIO):
+        data = stream.getbuffer()
+    else:
+        stream.seek(0)
+        data = memoryview(stream.read())
+    values: Iterable[int] = sig.byte_range
+    bounds = list(values)
+    return tuple(data[bounds[i] : bounds[i] + bounds[i + 1]] for i in range(0, len(bounds), 2))
+
+
+def _coverage(sig: EmbeddedPdfSignature) -> SignatureCoverageLevel | None:
+    try:
+        coverage = sig.evaluate_signature_coverage()
+    except (PdfError, *ASN1_ERRORS):
+        return None
+    # Kept on the signature, where pyHanko's own analysis looks for it.
+    sig.coverage = coverage  # type: ignore[assignment]  # pyHanko declares it None
+    return coverage
+
+
+def _unchecked(integrity: Integrity) -> ChainOutcome:
+    """A broken signature's chain is not worth validating: nothing it says holds."""
+    return ChainOutcome(None, None, f"not validated: {integrity.detail}")
