@@ -42,9 +42,7 @@ def test_macao_only_at_home(operators: dict[str, Operator]) -> None:
 def test_policy_oid_is_required(operators: dict[str, Operator]) -> None:
     fed = _federation(operators)
     no_policy = replace(profiles.ENTERPRISE_SIGNATURE, policies=())
-    decision = fed.view("SZ", NOW, Scope.E_SIGNATURE).decide(
-        operators["HK"].signer_path(no_policy)
-    )
+    decision = fed.view("SZ", NOW, Scope.E_SIGNATURE).decide(operators["HK"].signer_path(no_policy))
     assert decision.recognised is False and "policy" in decision.rule
     # An arc that merely starts with the same digits is another policy.
     other_arc = replace(profiles.ENTERPRISE_SIGNATURE, policies=("2.16.344.8.2.20080.1",))
