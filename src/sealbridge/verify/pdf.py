@@ -13,7 +13,6 @@ re-reads every revision for every signature and misses appended bytes.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -35,7 +34,13 @@ from sealbridge.errors import MalformedInput
 from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
 from sealbridge.verify import pades_checks
-from sealbridge.verify.chain import NO_CHAIN, ChainOutcome, Usage, validate_chain
+from sealbridge.verify.chain import (
+    NO_CHAIN,
+    ChainOutcome,
+    Usage,
+    run_to_completion,
+    validate_chain,
+)
 from sealbridge.verify.changes import ChangePolicy, analyse_after
 from sealbridge.verify.changes.analyse import StructureCache
 from sealbridge.verify.cms import is_national, verify_pdf_cms
@@ -176,27 +181,24 @@ def _verify_all(
         (i for i, s in enumerate(embedded) if s.sig_object_type == "/DocTimeStamp"), default=-1
     )
     revocation = options.revocation
-    # One event loop for the file's path validations: one per certificate cost more
-    # than validating a short path.
-    with asyncio.Runner() as runner:
-        chains = _Chains(options.context or federation_context(federation), dss, runner.run)
-        for index, sig in enumerate(embedded):
-            if is_national(sig):
-                report = verify_pdf_cms(
-                    sig,
-                    index,
-                    federation,
-                    jurisdictions,
-                    revocation=revocation if revocation is not None else OcspRevocationSource(),
-                )
-            else:
-                later = _later_changes(data, sig, options.changes, structures)
-                report = _verify_one(sig, index, federation, jurisdictions, chains, later)
-            if report.kind is SignatureKind.PADES and report.level == "B-T" and dss is not None:
-                report = replace(report, level="B-LTA" if last_doc_ts > index else "B-LT")
-            reports.append(report)
-            if options.attachment_verifier is not None and report.kind is SignatureKind.PADES:
-                reports.extend(options.attachment_verifier(reader, sig, report))
+    chains = _Chains(options.context or federation_context(federation), dss, run_to_completion)
+    for index, sig in enumerate(embedded):
+        if is_national(sig):
+            report = verify_pdf_cms(
+                sig,
+                index,
+                federation,
+                jurisdictions,
+                revocation=revocation if revocation is not None else OcspRevocationSource(),
+            )
+        else:
+            later = _later_changes(data, sig, options.changes, structures)
+            report = _verify_one(sig, index, federation, jurisdictions, chains, later)
+        if report.kind is SignatureKind.PADES and report.level == "B-T" and dss is not None:
+            report = replace(report, level="B-LTA" if last_doc_ts > index else "B-LT")
+        reports.append(report)
+        if options.attachment_verifier is not None and report.kind is SignatureKind.PADES:
+            reports.extend(options.attachment_verifier(reader, sig, report))
     return ValidationReport(
         file=name,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -206,26 +208,37 @@ def _verify_all(
     )
 
 
-@dataclass(frozen=True)
 class _Chains:
     """Validates paths with the document's own data first (B-LT and up: what long-term
     validation is for, and what still holds when the responders are gone), and asks the
-    responders only when that does not suffice."""
+    responders only when that does not suffice.
 
-    make: ContextFactory
-    dss: DssContent | None
-    run: Callable[..., ValidationPath]
+    One file's signatures share its two contexts, so a CA certificate or revocation
+    response checked for one signer is not checked again for the next.
+    """
+
+    def __init__(
+        self, make: ContextFactory, dss: DssContent | None, run: Callable[..., ValidationPath]
+    ) -> None:
+        self._make = make
+        self._dss = dss
+        self._run = run
+        self._contexts: dict[bool, ValidationContext] = {}
+
+    def _context(self, embedded_only: bool) -> ValidationContext:
+        if embedded_only not in self._contexts:
+            self._contexts[embedded_only] = self._make(self._dss, embedded_only=embedded_only)
+        return self._contexts[embedded_only]
 
     def __call__(
         self, certificate: x509.Certificate, others: Iterable[x509.Certificate], usage: Usage
     ) -> ChainOutcome:
         others = tuple(others)
-        if self.dss is not None:
-            embedded = self.make(self.dss, embedded_only=True)
-            outcome = validate_chain(certificate, others, usage, embedded, self.run)
+        if self._dss is not None:
+            outcome = validate_chain(certificate, others, usage, self._context(True), self._run)
             if outcome.valid:
                 return outcome
-        return validate_chain(certificate, others, usage, self.make(self.dss), self.run)
+        return validate_chain(certificate, others, usage, self._context(False), self._run)
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,11 @@ from sealbridge.verify.changes.structure import (
     Role,
     State,
     Structure,
+    Widget,
     expand,
     page_section,
     roots,
+    signature_widget,
 )
 
 Reads = tuple[tuple[Key, Location | None], ...]
@@ -72,6 +74,7 @@ class Walks:
         self._walked: dict[int, _Walked] = {}
         self._expansions: dict[State, list[tuple[Reads, Expansion]]] = {}
         self._sections: dict[Key, list[tuple[Reads, PageSection]]] = {}
+        self._widgets: dict[Key, list[tuple[Reads, Widget | None]]] = {}
         # Which states' kept expansions read an object: those a rewrite of it may change.
         self._readers: dict[Key, set[State]] = {}
 
@@ -110,8 +113,22 @@ class Walks:
             if self._holds(reads, revision):
                 return found
         recorder = _Recorder(self.history, revision)
-        found = page_section(recorder, budget)
+        found = page_section(recorder, budget, lambda _, key: self._widget(recorder, key))
         versions.append((recorder.reads, found))
+        return found
+
+    def _widget(self, section: _Recorder, key: Key) -> Widget | None:
+        """A page's widget as kept while its definitions hold: a signing revision
+        rewrites one widget, so re-reading all n of them made n revisions cost n^2."""
+        versions = self._widgets.setdefault(key, [])
+        for reads, found in reversed(versions):
+            if self._holds(reads, section.revision):
+                section.read.update(reads)
+                return found
+        recorder = _Recorder(self.history, section.revision)
+        found = signature_widget(recorder, key)
+        versions.append((recorder.reads, found))
+        section.read.update(recorder.read)
         return found
 
     def _whole(self, revision: int, budget: Budget) -> _Walked:

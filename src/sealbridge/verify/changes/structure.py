@@ -9,8 +9,8 @@ whole graph is also how staged (unreachable) objects are told apart from live on
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
 from pyhanko.pdf_utils import generic
@@ -286,10 +286,16 @@ def roots(resolver: RevisionView) -> frozenset[State]:
     return _Expander(resolver).run(start).edges
 
 
+# Reads one annotation as a signature widget (``None``: it is none); page_section's
+# caller may answer from what it kept of an earlier revision.
+WidgetReader = Callable[[RevisionView, Key], "Widget | None"]
+
+
 class _Pages:
-    def __init__(self, resolver: RevisionView, budget: Budget) -> None:
+    def __init__(self, resolver: RevisionView, budget: Budget, widget_reader: WidgetReader) -> None:
         self.resolver = resolver
         self.budget = budget
+        self.widget_reader = widget_reader
         self.pages: list[Key] = []
         self.page_boxes: list[Rect] = []
         self.page_of: dict[Key, int] = {}
@@ -336,9 +342,9 @@ class _Pages:
                 if not isinstance(item, generic.IndirectObject):
                     continue
                 self.page_of.setdefault(key_of(item), index)
-                target = resolve(self.resolver, item)
-                if isinstance(target, generic.DictionaryObject):
-                    self._widget(key_of(item), index, target)
+                widget = self.widget_reader(self.resolver, key_of(item))
+                if widget is not None:
+                    self.widgets.append(replace(widget, page=index))
 
     def _page_contents(self, index: int, page: generic.DictionaryObject) -> None:
         raw = page.raw_get("/Contents") if "/Contents" in page else None
@@ -350,21 +356,28 @@ class _Pages:
                 if isinstance(item, generic.IndirectObject):
                     self.page_of.setdefault(key_of(item), index)
 
-    def _widget(self, key: Key, page: int, d: generic.DictionaryObject) -> None:
-        if annotation_role(self.resolver, d) is not Role.SIGNATURE:
-            return
-        rect = rect_of(self.resolver, d, "/Rect") or (0.0, 0.0, 0.0, 0.0)
-        value = _get(self.resolver, d, "/V")
-        parent = _get(self.resolver, d, "/Parent")
-        if value is None and isinstance(parent, generic.DictionaryObject):
-            value = _get(self.resolver, parent, "/V")
-        signed = isinstance(value, generic.DictionaryObject) and "/Contents" in value
-        visible = is_visible(self.resolver, d) and _paints(self.resolver, d)
-        self.widgets.append(Widget(key, page, rect, signed, visible))
+
+def signature_widget(resolver: RevisionView, key: Key) -> Widget | None:
+    """The annotation ``key`` as a signature widget (its page left for the caller)."""
+    d = load(resolver, key)
+    if not isinstance(d, generic.DictionaryObject):
+        return None
+    if annotation_role(resolver, d) is not Role.SIGNATURE:
+        return None
+    rect = rect_of(resolver, d, "/Rect") or (0.0, 0.0, 0.0, 0.0)
+    value = _get(resolver, d, "/V")
+    parent = _get(resolver, d, "/Parent")
+    if value is None and isinstance(parent, generic.DictionaryObject):
+        value = _get(resolver, parent, "/V")
+    signed = isinstance(value, generic.DictionaryObject) and "/Contents" in value
+    visible = is_visible(resolver, d) and _paints(resolver, d)
+    return Widget(key, -1, rect, signed, visible)
 
 
-def page_section(resolver: RevisionView, budget: Budget) -> PageSection:
-    return _Pages(resolver, budget).run()
+def page_section(
+    resolver: RevisionView, budget: Budget, widget_reader: WidgetReader = signature_widget
+) -> PageSection:
+    return _Pages(resolver, budget, widget_reader).run()
 
 
 def _paints(resolver: RevisionView, d: generic.DictionaryObject) -> bool:
