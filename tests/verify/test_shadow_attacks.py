@@ -468,9 +468,13 @@ def test_incremental_structure_equals_a_full_walk_of_every_revision(
 
     expanded: list[object] = []
 
-    def counting(resolver: RevisionView, state: State) -> Expansion:
+    def counting(
+        resolver: RevisionView,
+        state: State,
+        role_of: structure.EntryRoleReader = structure.entry_role,
+    ) -> Expansion:
         expanded.append(state)
-        return structure.expand(resolver, state)
+        return structure.expand(resolver, state, role_of)
 
     monkeypatch.setattr(incremental, "expand", counting)
     forward = _revision_structures(pdf, range(total))

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from asn1crypto import algos, cms, tsp, x509
+from asn1crypto import algos, cms, parser, tsp, x509
 
 from sealbridge.crypto.algorithms import digest, signature_algorithm
 from sealbridge.crypto.verify import verify_signature
@@ -30,6 +30,10 @@ _DIGESTS = frozenset(
     {"sha1", "sha224", "sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512", "sm3"}
 )
 _RSA_NAMES = frozenset({"rsa", "rsassa_pkcs1v15"})
+
+
+class SignerCertificateMissing(MalformedInput):
+    """The SignerInfo names a certificate neither the CMS nor the caller holds."""
 
 
 @dataclass(frozen=True)
@@ -63,26 +67,35 @@ class Integrity:
 
 @dataclass(frozen=True)
 class TokenOutcome:
-    """A timestamp token: its own integrity, its time, and its TSA's chain."""
+    """A timestamp token: its own integrity, its time, and its TSA's chain.
+
+    ``identified`` is false when no certificate at hand is the TSA's (a token requested
+    without certReq carries none): nothing is wrong with it, and nothing proven by it.
+    """
 
     integrity: Integrity
     time: datetime | None
     chain: ChainOutcome | None
+    identified: bool = True
 
     @property
     def proves_time(self) -> bool:
         """ETSI EN 319 102-1: only a good token from a trusted TSA proves existence."""
         return (
-            self.integrity.intact
+            self.identified
+            and self.integrity.intact
             and self.integrity.valid
             and self.chain is not None
             and self.chain.valid
         )
 
 
-def read_signed_data(content: cms.ContentInfo, what: str) -> SignedCms:
-    """The SignedData of ``content`` and its signer; ``MalformedInput`` says what is
-    missing when it is not a CMS signature with exactly one signer we can identify."""
+def read_signed_data(
+    content: cms.ContentInfo, what: str, known: Sequence[x509.Certificate] = ()
+) -> SignedCms:
+    """The SignedData of ``content`` and its signer, whose certificate is looked for in
+    the CMS and then in ``known``; ``MalformedInput`` says what is missing when it is not
+    a CMS signature with exactly one signer we can identify."""
     try:
         if content["content_type"].native != "signed_data":
             raise MalformedInput(what, "it is not CMS SignedData")
@@ -95,11 +108,13 @@ def read_signed_data(content: cms.ContentInfo, what: str) -> SignedCms:
             c.chosen for c in signed_data["certificates"] or () if c.name == "certificate"
         )
         digest_algorithm = str(info["digest_algorithm"]["algorithm"].native)
-        signer = _signer_certificate(info["sid"], certificates)
+        signer = _signer_certificate(info["sid"], (*certificates, *known))
     except ASN1_ERRORS as exc:
         raise MalformedInput(what, f"unreadable CMS: {exc}") from exc
     if signer is None:
-        raise MalformedInput(what, "the SignerInfo names no certificate the signature carries")
+        raise SignerCertificateMissing(
+            what, "the SignerInfo names no certificate the signature carries"
+        )
     if digest_algorithm not in _DIGESTS:
         raise MalformedInput(what, f"digest algorithm {digest_algorithm} is not supported")
     return SignedCms(signed_data, info, certificates, signer, digest_algorithm)
@@ -140,14 +155,17 @@ def check_integrity(
 
 
 def check_token(
-    content: cms.ContentInfo,
+    token: cms.ContentInfo | bytes,
     imprint_of: Callable[[str], bytes],
     chains: ChainValidator,
     what: str,
+    known: Sequence[x509.Certificate] = (),
 ) -> TokenOutcome:
-    """An RFC 3161 token over what ``imprint_of(algorithm)`` digests."""
+    """An RFC 3161 token over what ``imprint_of(algorithm)`` digests; its TSA's
+    certificate is looked for in the token, then in ``known``."""
     try:
-        signed = read_signed_data(content, what)
+        content = token if isinstance(token, cms.ContentInfo) else cms.ContentInfo.load(token)
+        signed = read_signed_data(content, what, known)
         encapsulated = signed.signed_data["encap_content_info"]
         if encapsulated["content_type"].native != "tst_info":
             raise MalformedInput(what, "it does not hold a TSTInfo")
@@ -157,6 +175,9 @@ def check_token(
         expected = imprint["hashed_message"].native
         imprint_algorithm = str(imprint["hash_algorithm"]["algorithm"].native)
         time: datetime = tst_info["gen_time"].native
+    except SignerCertificateMissing as exc:
+        missing = ChainOutcome(None, "NO_SIGNING_CERTIFICATE_FOUND", exc.reason)
+        return TokenOutcome(Integrity(True, True, exc.reason), None, missing, identified=False)
     except MalformedInput as exc:
         return TokenOutcome(Integrity(False, False, exc.reason), None, None)
     except ASN1_ERRORS as exc:
@@ -175,24 +196,37 @@ def check_token(
     )
 
 
-def signature_timestamp(signed: SignedCms) -> cms.ContentInfo | None:
-    """The signature-time-stamp-token unsigned attribute, when there is one."""
-    attributes = signed.info["unsigned_attrs"]
-    if attributes.native is None:
-        return None
-    for attribute in attributes:
-        if attribute["type"].native == "signature_time_stamp_token":
-            token: cms.ContentInfo = attribute["values"][0]
-            return token
+def signature_timestamp(signed: SignedCms) -> bytes | None:
+    """The DER of the signature-time-stamp-token attribute's value, when there is one.
+
+    Unsigned attributes are outside the signature: anyone can put anything there, so
+    the value is handed over unparsed, for ``check_token`` to judge.
+    """
+    try:
+        attributes = signed.info["unsigned_attrs"]
+        if attributes.native is None:
+            return None
+        for attribute in attributes:
+            if attribute["type"].native == "signature_time_stamp_token":
+                first = parser.parse(attribute["values"].contents)
+                return first[3] + first[4] + first[5]
+    except ASN1_ERRORS as exc:
+        reason = f"unreadable unsigned attributes: {exc}"
+        raise MalformedInput("signature timestamp", reason) from exc
     return None
 
 
 def signing_time(signed: SignedCms) -> datetime | None:
-    """The signer's claim (the signing-time attribute): proves nothing, reported as such."""
+    """The signer's claim (the signing-time attribute): proves nothing, reported as such.
+    ``MalformedInput`` when it is there but not a time."""
     values = signed.signed_attribute("signing_time")
     if len(values) != 1:
         return None
-    claimed: datetime = values[0]["values"][0].native
+    try:
+        claimed: datetime = values[0]["values"][0].native
+    except ASN1_ERRORS as exc:
+        reason = f"unreadable signing-time attribute: {exc}"
+        raise MalformedInput("PDF signature", reason) from exc
     return claimed
 
 
@@ -261,7 +295,9 @@ def _algorithm_protection(signed: SignedCms, algorithm: algos.SignedDigestAlgori
     if protection["digest_algorithm"]["algorithm"].native != signed.digest_algorithm:
         return "CMS algorithm protection names another digest algorithm"
     protected = protection["signature_algorithm"]
-    if protected.native is not None and protected["algorithm"].native not in (
+    if protected.native is None:
+        return "CMS algorithm protection names no signature algorithm (RFC 6211 requires one)"
+    if protected["algorithm"].native not in (
         signed.info["signature_algorithm"]["algorithm"].native,
         algorithm["algorithm"].native,
     ):
@@ -290,9 +326,14 @@ def _names_signer(
     if digest(algorithm, signed.signer.dump()) != cert_id["cert_hash"].native:
         return "the signing-certificate attribute names another certificate than the signer's"
     issuer_serial = cert_id["issuer_serial"]
-    if (
-        issuer_serial.native is not None
-        and issuer_serial["serial_number"].native != signed.signer.serial_number
-    ):
+    if issuer_serial.native is None:
+        return None
+    if issuer_serial["serial_number"].native != signed.signer.serial_number:
         return "the signing-certificate attribute names another serial number"
+    issuer = signed.signer.issuer
+    for name in issuer_serial["issuer"]:
+        if name.name == "directory_name" and not (
+            name.chosen.dump() == issuer.dump() or name.chosen == issuer
+        ):
+            return "the signing-certificate attribute names another issuer"
     return None

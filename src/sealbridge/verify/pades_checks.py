@@ -180,6 +180,14 @@ def _timestamp(status: PadesStatus) -> Check:
             "no signature timestamp (PAdES B-B): the signing time is the signer's claim",
             Constraint.TIMESTAMP_MISSING,
         )
+    if not stamp.identified:
+        return Check(
+            "timestamp",
+            _PASSED,
+            None,
+            f"the signature timestamp proves no signing time: {stamp.integrity.detail}",
+            Constraint.TIMESTAMP_MISSING,
+        )
     if not (stamp.integrity.intact and stamp.integrity.valid):
         return Check(
             "timestamp",

@@ -9,7 +9,7 @@ that ``pades_checks`` turns into the report's checks; what later revisions did i
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,8 +62,12 @@ class PadesStatus:
         return self.claimed
 
 
-def check_pdf_signature(sig: EmbeddedPdfSignature, chains: ChainValidator) -> PadesStatus:
-    """Check ``sig``; ``MalformedInput`` when its CMS cannot be read at all."""
+def check_pdf_signature(
+    sig: EmbeddedPdfSignature, chains: ChainValidator, known: Sequence[x509.Certificate] = ()
+) -> PadesStatus:
+    """Check ``sig``; certificates a CMS names but does not carry are looked for in
+    ``known`` (the DSS, the trust lists). ``MalformedInput`` when its CMS cannot be read
+    at all, ``SignerCertificateMissing`` when its signer's certificate is nowhere."""
     try:
         content = cms.ContentInfo.load(bytes(sig.pkcs7_content))
     except ASN1_ERRORS as exc:
@@ -71,8 +75,8 @@ def check_pdf_signature(sig: EmbeddedPdfSignature, chains: ChainValidator) -> Pa
     signed_bytes = digest_of(signed_ranges(sig))
     coverage = _coverage(sig)
     if sig.sig_object_type == "/DocTimeStamp":
-        outcome = check_token(content, signed_bytes, chains, "the document timestamp")
-        signed = read_signed_data(content, "document timestamp")
+        outcome = check_token(content, signed_bytes, chains, "the document timestamp", known)
+        signed = read_signed_data(content, "document timestamp", known)
         return PadesStatus(
             document_timestamp=True,
             integrity=outcome.integrity,
@@ -84,18 +88,24 @@ def check_pdf_signature(sig: EmbeddedPdfSignature, chains: ChainValidator) -> Pa
             signer=signed.signer,
             digest_algorithm=signed.digest_algorithm,
         )
-    signed = read_signed_data(content, "PDF signature")
+    signed = read_signed_data(content, "PDF signature", known)
     integrity = check_integrity(signed, signed_bytes, "data")
     if integrity.intact and integrity.valid:
         chain = chains(signed.signer, signed.certificates, Usage.SIGNING)
     else:
         chain = _unchecked(integrity)
-    token = signature_timestamp(signed)
-    stamp = (
-        None
-        if token is None
-        else check_token(token, digest_of((signed.signature,)), chains, "the signature timestamp")
-    )
+    try:
+        token = signature_timestamp(signed)
+    except MalformedInput as exc:
+        stamp: TokenOutcome | None = TokenOutcome(Integrity(False, False, exc.reason), None, None)
+    else:
+        stamp = (
+            None
+            if token is None
+            else check_token(
+                token, digest_of((signed.signature,)), chains, "the signature timestamp", known
+            )
+        )
     return PadesStatus(
         document_timestamp=False,
         integrity=integrity,

@@ -34,6 +34,7 @@ from sealbridge.errors import MalformedInput
 from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
 from sealbridge.verify import pades_checks
+from sealbridge.verify.cades import SignerCertificateMissing
 from sealbridge.verify.chain import (
     NO_CHAIN,
     ChainOutcome,
@@ -173,15 +174,45 @@ def _verify_all(
     opened: OpenedPdf,
     options: _Options,
 ) -> ValidationReport:
-    reader, embedded = opened.reader, list(opened.signatures)
-    dss = DssContent.read(reader)
+    dss = DssContent.read(opened.reader)
+    chains = _Chains(
+        options.context or federation_context(federation),
+        dss,
+        run_to_completion,
+        federation.all_certificates(),
+    )
+    try:
+        reports = _reports(_Document(data, opened, dss, chains), federation, jurisdictions, options)
+    finally:
+        chains.close()
+    return ValidationReport(
+        file=name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        validated_at=datetime.now(UTC),
+        signatures=tuple(reports),
+        notes=tuple(f"repaired: {repair}" for repair in opened.repairs),
+    )
+
+
+@dataclass(frozen=True)
+class _Document:
+    data: bytes
+    opened: OpenedPdf
+    dss: DssContent | None
+    chains: _Chains
+
+
+def _reports(
+    document: _Document, federation: Federation, jurisdictions: Sequence[str], options: _Options
+) -> list[SignatureReport]:
+    data, dss, chains = document.data, document.dss, document.chains
+    reader, embedded = document.opened.reader, list(document.opened.signatures)
     structures: StructureCache = {}
     reports: list[SignatureReport] = []
     last_doc_ts = max(
         (i for i, s in enumerate(embedded) if s.sig_object_type == "/DocTimeStamp"), default=-1
     )
     revocation = options.revocation
-    chains = _Chains(options.context or federation_context(federation), dss, run_to_completion)
     for index, sig in enumerate(embedded):
         if is_national(sig):
             report = verify_pdf_cms(
@@ -199,13 +230,7 @@ def _verify_all(
         reports.append(report)
         if options.attachment_verifier is not None and report.kind is SignatureKind.PADES:
             reports.extend(options.attachment_verifier(reader, sig, report))
-    return ValidationReport(
-        file=name,
-        sha256=hashlib.sha256(data).hexdigest(),
-        validated_at=datetime.now(UTC),
-        signatures=tuple(reports),
-        notes=tuple(f"repaired: {repair}" for repair in opened.repairs),
-    )
+    return reports
 
 
 class _Chains:
@@ -218,12 +243,24 @@ class _Chains:
     """
 
     def __init__(
-        self, make: ContextFactory, dss: DssContent | None, run: Callable[..., ValidationPath]
+        self,
+        make: ContextFactory,
+        dss: DssContent | None,
+        run: Callable[..., ValidationPath],
+        anchors: Sequence[x509.Certificate],
     ) -> None:
         self._make = make
         self._dss = dss
         self._run = run
         self._contexts: dict[bool, ValidationContext] = {}
+        # Where a certificate a CMS names but does not carry may be (a TSA asked
+        # without certReq): the document's DSS, then the trust lists.
+        self.known = (*(dss.certificates if dss else ()), *anchors)
+
+    def close(self) -> None:
+        """Ends the responders' HTTP sessions the contexts opened."""
+        for context in self._contexts.values():
+            self._run(context.aclose())
 
     def _context(self, embedded_only: bool) -> ValidationContext:
         if embedded_only not in self._contexts:
@@ -280,20 +317,24 @@ def _verify_one(
     kind = SignatureKind.DOC_TIMESTAMP if is_doc_ts else SignatureKind.PADES
     sig_id = sig.field_name or f"signature-{index + 1}"
     try:
-        status = check_pdf_signature(sig, chains)
+        status = check_pdf_signature(sig, chains, chains.known)
     except MalformedInput as exc:
+        # EN 319 102-1: a signer certificate that cannot be found leaves the signature
+        # undecided; a CMS that cannot be read fails it.
+        missing = isinstance(exc, SignerCertificateMissing)
         return SignatureReport(
             id=sig_id,
             kind=kind,
             signer="unknown",
             signing_time=None,
-            indication=Indication.TOTAL_FAILED,
-            sub_indication="FORMAT_FAILURE",
+            indication=Indication.INDETERMINATE if missing else Indication.TOTAL_FAILED,
+            sub_indication="NO_SIGNING_CERTIFICATE_FOUND" if missing else "FORMAT_FAILURE",
             modified_after_signing=later.modified,
             changes=later.lines,
             details=(f"cannot validate: {exc.reason}",),
             recognition={
-                j: Recognition(False, "signature cannot be validated") for j in jurisdictions
+                j: Recognition(None if missing else False, "signature cannot be validated")
+                for j in jurisdictions
             },
         )
     checks = pades_checks.status_checks(status) + list(later.checks)

@@ -38,7 +38,7 @@ from pyhanko.pdf_utils.writer import copy_into_new_writer
 from pyhanko.pdf_utils.xref import XRefCache
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
-from sealbridge.documents.pdf.hexstrings import FastHexStrings
+from sealbridge.documents.pdf.fastread import FastObjectReader
 from sealbridge.documents.pdf.xref import Repair, RepairRefused, misplaced_entry, rebuild
 from sealbridge.errors import MalformedInput, SealBridgeError
 
@@ -112,7 +112,7 @@ class OpenedPdf:
     repairs: tuple[Repair, ...] = field(default=())
 
 
-class RepairedPdfFileReader(FastHexStrings):
+class RepairedPdfFileReader(FastObjectReader):
     """pyHanko's reader over cross-reference data rebuilt by ``xref.rebuild``.
 
     It sets up the same state ``PdfFileReader.__init__`` does (pyHanko 0.38), except that
@@ -161,7 +161,7 @@ def open_pdf(
     _preflight(data, bounds)
     try:
         with _typed(bounds):
-            plain = FastHexStrings(
+            plain = FastObjectReader(
                 io.BytesIO(data), strict=False, decode_limits=bounds.decode_limits()
             )
             misplaced = misplaced_entry(data, plain.xrefs)

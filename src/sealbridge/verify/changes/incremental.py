@@ -30,6 +30,7 @@ from sealbridge.verify.changes.structure import (
     State,
     Structure,
     Widget,
+    entry_role,
     expand,
     page_section,
     roots,
@@ -75,6 +76,7 @@ class Walks:
         self._expansions: dict[State, list[tuple[Reads, Expansion]]] = {}
         self._sections: dict[Key, list[tuple[Reads, PageSection]]] = {}
         self._widgets: dict[Key, list[tuple[Reads, Widget | None]]] = {}
+        self._entry_roles: dict[tuple[Key, Role], list[tuple[Reads, Role | None]]] = {}
         # Which states' kept expansions read an object: those a rewrite of it may change.
         self._readers: dict[Key, set[State]] = {}
 
@@ -99,10 +101,26 @@ class Walks:
                 return found
         budget.spend()
         recorder = _Recorder(self.history, revision)
-        found = expand(recorder, state)
+        found = expand(recorder, state, lambda _, item, role: self._role(recorder, item, role))
         versions.append((recorder.reads, found))
         for key in recorder.read:
             self._readers.setdefault(key, set()).add(state)
+        return found
+
+    def _role(self, expanding: _Recorder, item: generic.PdfObject, default: Role) -> Role | None:
+        """An annotation's or field's role as kept while its definitions hold: a page's
+        or the form's expansion reads every entry, and a signing revision rewrites one."""
+        if not isinstance(item, generic.IndirectObject):
+            return entry_role(expanding, item, default)
+        versions = self._entry_roles.setdefault((key_of(item), default), [])
+        for reads, found in reversed(versions):
+            if self._holds(reads, expanding.revision):
+                expanding.read.update(reads)
+                return found
+        recorder = _Recorder(self.history, expanding.revision)
+        found = entry_role(recorder, item, default)
+        versions.append((recorder.reads, found))
+        expanding.read.update(recorder.read)
         return found
 
     def _section(self, revision: int, budget: Budget) -> PageSection:

@@ -198,12 +198,25 @@ class PageSection:
     widgets: tuple[Widget, ...]
 
 
+def entry_role(resolver: RevisionView, item: generic.PdfObject, default: Role) -> Role | None:
+    """The role of one entry of a page's /Annots or of /Fields (``None``: no dictionary)."""
+    target = resolve(resolver, item)
+    if not isinstance(target, generic.DictionaryObject):
+        return None
+    return annotation_role(resolver, target, default)
+
+
+# Reads an entry's role; ``expand``'s caller may answer from an earlier revision's reading.
+EntryRoleReader = Callable[[RevisionView, generic.PdfObject, Role], "Role | None"]
+
+
 class _Expander:
     """Follows direct objects inline and stops at every reference: a reference is another
     object, expanded on its own, so that an expansion depends only on what it reads."""
 
-    def __init__(self, resolver: RevisionView) -> None:
+    def __init__(self, resolver: RevisionView, role_of: EntryRoleReader = entry_role) -> None:
         self.resolver = resolver
+        self.role_of = role_of
         self.edges: set[State] = set()
         self.marks: set[State] = set()
 
@@ -260,18 +273,20 @@ class _Expander:
         items = resolve(self.resolver, value)
         if not isinstance(items, generic.ArrayObject):
             return
+        default = Role.FIELD if list_role is Role.ACROFORM else Role.ANNOTATION
         for item in items.iterate():
-            target = resolve(self.resolver, item)
-            if isinstance(target, generic.DictionaryObject):
-                default = Role.FIELD if list_role is Role.ACROFORM else Role.ANNOTATION
-                yield item, annotation_role(self.resolver, target, default)
+            role = self.role_of(self.resolver, item, default)
+            if role is not None:
+                yield item, role
 
 
-def expand(resolver: RevisionView, state: State) -> Expansion:
+def expand(
+    resolver: RevisionView, state: State, role_of: EntryRoleReader = entry_role
+) -> Expansion:
     """What ``state``'s object, as ``resolver``'s revision defines it, makes reachable."""
     (number, generation), role = state
     ref = generic.IndirectObject(number, generation, resolver.history.reader)
-    return _Expander(resolver).run([(resolve(resolver, ref), role)])
+    return _Expander(resolver, role_of).run([(resolve(resolver, ref), role)])
 
 
 def roots(resolver: RevisionView) -> frozenset[State]:
