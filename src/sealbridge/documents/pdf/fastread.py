@@ -35,6 +35,16 @@ _REAL = re.compile(rb"[+-]?(?:\d+\.\d*|\.\d+)")
 # What pyHanko reads as part of a number: a number ends before anything else.
 _NUMBER_CHAR = frozenset(b"+,-.0123456789")
 _HEX = re.compile(rb"<([0-9A-Fa-f]*)>")
+# A literal string without unescaped parentheses inside; escapes decoded as pyHanko does.
+_LITERAL = re.compile(rb"\(((?:[^()\\]|\\.)*)\)", re.DOTALL)
+_ESCAPE = re.compile(rb"\\([0-7]{1,3}|[\r\n]{1,2}|.)", re.DOTALL)
+_SIMPLE_ESCAPES = {c: bytes((c,)) for c in b"() /%<>[]#_&$\\"} | {
+    ord("n"): b"\n",
+    ord("r"): b"\r",
+    ord("t"): b"\t",
+    ord("b"): b"\b",
+    ord("f"): b"\f",
+}
 _HEADER = re.compile(rb"(\d+)[\x00\t\n\f\r ]+(\d+)[\x00\t\n\f\r ]+obj")
 _DELIMITING = frozenset(b"\x00\t\n\f\r ()<>[]{}/%")
 _KEYWORDS = {b"true": True, b"false": False, b"null": None}
@@ -51,6 +61,11 @@ class _NotFast(Exception):
 class FastObjectReader(PdfFileReader):
     """A ``PdfFileReader`` that parses uncompressed, unencrypted objects quickly."""
 
+    # Set while an object is being read: what that read needs in turn (a stream's
+    # indirect /Length) is left to pyHanko, so a self-referencing length costs what it
+    # costs pyHanko instead of a fast attempt and a retry at every level.
+    _reading = False
+
     def _read_object(
         self,
         ref: generic.Reference,
@@ -59,15 +74,21 @@ class FastObjectReader(PdfFileReader):
         as_metadata_stream: bool = False,
     ) -> Any:
         if (
-            isinstance(marker, int)
+            not self._reading
+            and isinstance(marker, int)
             and isinstance(self.stream, io.BytesIO)
             and "/Encrypt" not in getattr(self, "trailer", {"/Encrypt": None})
             and not as_metadata_stream
         ):
+            self._reading = True
             try:
                 return _Parser(self, self.stream, ref).indirect(marker)
             except _NotFast:
-                pass
+                return super()._read_object(
+                    ref, marker, never_decrypt=never_decrypt, as_metadata_stream=False
+                )
+            finally:
+                self._reading = False
         return super()._read_object(
             ref, marker, never_decrypt=never_decrypt, as_metadata_stream=as_metadata_stream
         )
@@ -104,7 +125,9 @@ class _Parser:
         at = self._skip(at)
         if isinstance(value, generic.DictionaryObject):
             self.stream.seek(at)
-            payload = generic._maybe_read_stream_payload(self.stream, value, self.reader)
+            # A plain dict, as pyHanko passes it: an indirect /Length is then resolved
+            # with the stream position kept, not through DictionaryObject's lookup.
+            payload = generic._maybe_read_stream_payload(self.stream, dict(value), self.reader)
             if payload is not None:
                 stream_object = generic.StreamObject(dict(value), encoded_data=payload)
                 stream_object.container_ref = self.container
@@ -150,6 +173,10 @@ class _Parser:
                 at = hexed.end()
         elif first == b"[":
             return self._array(at, depth)
+        elif first == b"(":
+            literal = _LITERAL.match(self.data, at)
+            if literal is not None:
+                value, at = generic.pdf_string(_unescape(literal[1])), literal.end()
         elif first.isdigit() or first in (b"+", b"-", b"."):
             value, at = self._number_or_reference(at)
         elif first in (b"t", b"f", b"n"):
@@ -216,3 +243,26 @@ class _Parser:
         self.stream.seek(at)
         value = generic.read_object(self.stream, self.container)
         return value, self.stream.tell()
+
+
+def _unescape(raw: bytes) -> bytes:
+    """A literal string's bytes, escapes read as pyHanko reads them; an escape pyHanko
+    rejects (or reads differently: an octal run followed by 8 or 9, a value over 255)
+    sends the object to pyHanko."""
+    if b"\\" not in raw:
+        return raw
+
+    def one(match: re.Match[bytes]) -> bytes:
+        escape = match[1]
+        if escape[0] in b"\r\n":
+            return b""
+        if escape.isdigit():
+            follows = raw[match.end() : match.end() + 1]
+            if (len(escape) < 3 and follows.isdigit()) or int(escape, 8) > 255:
+                raise _NotFast
+            return bytes((int(escape, 8),))
+        if escape[0] not in _SIMPLE_ESCAPES:
+            raise _NotFast
+        return _SIMPLE_ESCAPES[escape[0]]
+
+    return _ESCAPE.sub(one, raw)

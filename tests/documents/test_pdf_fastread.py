@@ -1,0 +1,640 @@
+"""The fast object reader reads long hex strings (and every object around them) exactly
+as pyHanko's own reader does.
+
+``FastObjectReader`` (documents/pdf/fastread.py) is the reader ``open_pdf`` uses. The /Contents it decodes is what
+the integrity check hashes around and what the CMS parser reads, and the objects it
+returns are the ones incremental updates rewrite. A dropped or padded digit, a lost
+container reference or a swallowed error would change a verdict or corrupt the next
+signer's revision, so every test reads the same bytes with both readers and compares
+what a user of the reader sees.
+"""
+
+from __future__ import annotations
+
+import binascii
+import io
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import PdfFileWriter
+
+from sealbridge.crypto.algorithms import KeyKind
+from sealbridge.documents.pdf.fastread import FastObjectReader
+from sealbridge.documents.pdf.reader import ReadLimits, RepairedPdfFileReader
+from sealbridge.documents.pdf.sign import PadesLevel, PadesProfile, PdfSignerIdentity, sign_pdf
+from support.contracts import block_stamp, two_party_contract
+from support.pki import demo_ca, enterprise
+
+INTEROP = Path(__file__).resolve().parents[2] / ".." / "shared" / "interop" / "dss-pades"
+needs_interop = pytest.mark.skipif(not INTEROP.is_dir(), reason=f"no interop vectors at {INTEROP}")
+PADES5 = "pades-5-signatures-and-1-document-timestamp.pdf"
+# Signature dictionaries per file, document timestamps included (MANIFEST.md).
+INTEROP_SIGNATURES = {
+    "Signature-P-HU_MIC-1.pdf": 1,
+    "belgian_pki_multiple_ocsps_lt.pdf": 1,
+    "doc-firmado-LT.pdf": 1,
+    "modified_after_signature.pdf": 1,
+    PADES5: 6,
+}
+INTEROP_FILES = list(INTEROP_SIGNATURES)
+
+SIG = generic.Reference(3, 0)
+# A DER-looking signature value (not text in any encoding) and a UTF-16 text string.
+DER = bytes.fromhex("308202fc06092a864886f70d010702") + bytes(range(256)) * 3
+TEXT = "\ufeff签署 Signed".encode("utf-16-be") * 30
+UPPER = DER.hex().upper().encode()
+LOWER = DER.hex().encode()
+MIXED = "".join(c.upper() if i % 3 == 0 else c for i, c in enumerate(DER.hex())).encode()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _pdf(*objects: bytes) -> bytes:
+    """A one-revision PDF: a catalog (1), an empty page tree (2), then ``objects``
+    verbatim (each a whole ``N G obj ... endobj``), numbered 3, 4, ... in the xref table
+    whatever their own header says, so a vector can also lie about its number."""
+    whole = [
+        b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj",
+        b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj",
+        *objects,
+    ]
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for obj in whole:
+        offsets.append(len(out))
+        out += obj + b"\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(whole) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(whole) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _sig(contents: bytes, *, end: bytes = b"\nendobj", number: int = 3) -> bytes:
+    """Object ``number``: a signature dictionary whose /Contents is ``contents`` verbatim."""
+    return (
+        b"%d 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached\n"
+        b"/ByteRange [0 100 200 300] /Contents "
+        % number
+        + contents
+        + b"\n/M (D:20260101120000Z) >>"
+        + end
+    )
+
+
+def _hex(digits: bytes) -> bytes:
+    return b"<" + digits + b">"
+
+
+def _read(reader: PdfFileReader, ref: generic.Reference, revision: int | None = None) -> Any:
+    """The object, or the error the reader raised: the error is part of its behaviour."""
+    try:
+        return reader.get_object(ref, revision=revision)
+    except Exception as exc:
+        return exc
+
+
+def _shape(obj: generic.PdfObject) -> tuple[object, ...]:
+    """Type, container reference and content of ``obj`` and everything inside it: what
+    ``==`` on pyHanko objects ignores (a TextStringObject equals a str, a reference's
+    reader is not compared) but a caller of the reader depends on."""
+    ref = obj.container_ref
+    where = (ref.idnum, ref.generation) if isinstance(ref, generic.Reference) else repr(ref)
+    body: object
+    if isinstance(obj, generic.DictionaryObject):
+        body = tuple(sorted((str(k), _shape(v)) for k, v in dict.items(obj)))
+        if isinstance(obj, generic.StreamObject):
+            body = (body, obj.encoded_data)
+    elif isinstance(obj, generic.ArrayObject):
+        body = tuple(_shape(v) for v in list.__iter__(obj))
+    elif isinstance(obj, generic.TextStringObject | generic.ByteStringObject):
+        body = bytes(obj.original_bytes)
+    elif isinstance(obj, generic.NullObject):
+        body = None
+    else:
+        body = repr(obj)
+    return (type(obj).__name__, where, body)
+
+
+def _assert_same(fast: Any, plain: Any) -> None:
+    if isinstance(fast, Exception) or isinstance(plain, Exception):
+        assert (type(fast), str(fast)) == (type(plain), str(plain))
+        return
+    if isinstance(plain, generic.StreamObject):
+        assert isinstance(fast, generic.StreamObject)
+        assert dict(fast) == dict(plain) and fast.encoded_data == plain.encoded_data
+    else:
+        assert fast == plain
+    assert _shape(fast) == _shape(plain)
+
+
+def _both(data: bytes, *, strict: bool = False) -> tuple[FastObjectReader, PdfFileReader]:
+    return (
+        FastObjectReader(io.BytesIO(data), strict=strict),
+        PdfFileReader(io.BytesIO(data), strict=strict),
+    )
+
+
+def _every_definition(reader: PdfFileReader) -> Iterator[tuple[generic.Reference, int]]:
+    """Each object as written in each revision (historical reads bypass the cache)."""
+    xrefs = reader.xrefs
+    for revision in range(xrefs.total_revisions):
+        live = xrefs.explicit_refs_in_revision(revision) - xrefs.refs_freed_in_revision(revision)
+        for ref in sorted(live, key=lambda r: (r.idnum, r.generation)):
+            yield ref, revision
+
+
+def _assert_documents_read_alike(
+    data: bytes, fast: PdfFileReader, plain: PdfFileReader, signatures: int
+) -> None:
+    definitions = list(_every_definition(plain))
+    assert definitions
+    for ref, revision in definitions:
+        _assert_same(_read(fast, ref, revision), _read(plain, ref, revision))
+    for ref in {ref for ref, _ in definitions}:
+        _assert_same(_read(fast, ref), _read(plain, ref))
+    fast_sigs, plain_sigs = fast.embedded_signatures, plain.embedded_signatures
+    assert len(fast_sigs) == len(plain_sigs) == signatures
+    for mine, theirs in zip(fast_sigs, plain_sigs, strict=True):
+        assert mine.pkcs7_content == theirs.pkcs7_content
+        assert list(mine.byte_range) == list(theirs.byte_range)
+        contents = mine.sig_object.raw_get("/Contents")
+        assert _shape(contents) == _shape(theirs.sig_object.raw_get("/Contents"))
+        # The string decoded is exactly the hex written in the gap the byte range leaves.
+        _, len1, start2, _ = mine.byte_range
+        gap = data[len1 + 1 : start2 - 1]
+        assert binascii.unhexlify(gap + b"0" * (len(gap) % 2)) == contents.original_bytes
+
+
+# ---------------------------------------------------------------- real documents
+
+
+@pytest.fixture(scope="module")
+def thrice_signed() -> bytes:
+    """Our contract, certified by one party, signed by the other and by an invisible witness."""
+    doc = two_party_contract("HEX-1")
+    ca = demo_ca("SZ", KeyKind.ECDSA_P256)
+    signer = enterprise(ca, "深圳甲公司", KeyKind.ECDSA_P256)
+    identity = PdfSignerIdentity(signer.key, signer.certificate, (ca.certificate,))
+    pdf = sign_pdf(
+        doc.pdf, identity, block_stamp(doc, 0), PadesProfile(PadesLevel.B_B, certify=True)
+    )
+    pdf = sign_pdf(pdf, identity, block_stamp(doc, 1), PadesProfile(PadesLevel.B_B))
+    return sign_pdf(pdf, identity, None, PadesProfile(PadesLevel.B_B), field_name="Witness")
+
+
+def test_our_signed_contract_reads_the_same_through_both_readers(thrice_signed: bytes) -> None:
+    """Every object of every revision, and all three signatures' contents and ranges."""
+    _assert_documents_read_alike(thrice_signed, *_both(thrice_signed), signatures=3)
+
+
+@needs_interop
+@pytest.mark.parametrize("name", INTEROP_FILES)
+def test_real_world_signed_pdfs_read_the_same_through_both_readers(name: str) -> None:
+    """Files written by other tools; one that pyHanko cannot open fails the same way."""
+    data = (INTEROP / name).read_bytes()
+    try:
+        plain = PdfFileReader(io.BytesIO(data), strict=False)
+    except Exception as plain_error:
+        with pytest.raises(type(plain_error)) as fast_error:
+            FastObjectReader(io.BytesIO(data), strict=False)
+        assert str(fast_error.value) == str(plain_error)
+        return
+    fast = FastObjectReader(io.BytesIO(data), strict=False)
+    _assert_documents_read_alike(data, fast, plain, signatures=INTEROP_SIGNATURES[name])
+
+
+class _RepairedWithPyhankoObjects(RepairedPdfFileReader):
+    """The repairing reader with pyHanko's own object reading put back."""
+
+    _read_object = PdfFileReader._read_object
+
+
+@needs_interop
+def test_the_repaired_reader_reads_the_file_pyhanko_cannot_open_the_same_way() -> None:
+    """open_pdf reads pades-5 through the repairing reader, a FastObjectReader too: its six
+    signatures must come out as pyHanko's object reader would make them."""
+    data = (INTEROP / PADES5).read_bytes()
+    fast = RepairedPdfFileReader(data, ReadLimits())
+    plain = _RepairedWithPyhankoObjects(data, ReadLimits())
+    _assert_documents_read_alike(data, fast, plain, signatures=INTEROP_SIGNATURES[PADES5])
+
+
+# ---------------------------------------------------------------- hand-built vectors
+
+
+class Decoder(Enum):
+    """How the vector's hex strings are read."""
+
+    FAST = "every one in one call, none through pyHanko's tokenizer"
+    PYHANKO = "pyHanko's tokenizer reads at least one"
+    EITHER = "whichever is quicker: only the result is specified"
+    ERROR = "they are not: the object is unreadable"
+
+
+@dataclass(frozen=True)
+class Vector:
+    name: str
+    objects: tuple[bytes, ...]
+    path: Decoder
+
+
+def _split(digits: bytes, insert: bytes, at: int = 300) -> bytes:
+    return digits[:at] + insert + digits[at:]
+
+
+VECTORS = [
+    Vector("uppercase digits", (_sig(_hex(UPPER)),), Decoder.FAST),
+    Vector("lowercase digits", (_sig(_hex(LOWER)),), Decoder.FAST),
+    Vector("mixed-case digits", (_sig(_hex(MIXED)),), Decoder.FAST),
+    Vector("odd number of digits", (_sig(_hex(UPPER[:-1])),), Decoder.FAST),
+    Vector("exactly 256 digits", (_sig(_hex(UPPER[:256])),), Decoder.FAST),
+    Vector("257 digits", (_sig(_hex(LOWER[:257])),), Decoder.FAST),
+    Vector("UTF-16 text string", (_sig(_hex(TEXT.hex().encode())),), Decoder.FAST),
+    Vector(
+        "no whitespace around the string",
+        (b"3 0 obj<</Type/Sig/Contents" + _hex(UPPER) + b">>endobj",),
+        Decoder.FAST,
+    ),
+    Vector(
+        "two long strings",
+        (
+            b"3 0 obj\n<< /Contents "
+            + _hex(UPPER)
+            + b"\n/Cert "
+            + _hex(LOWER[:600])
+            + b" >>\nendobj",
+        ),
+        Decoder.FAST,
+    ),
+    Vector(
+        "comments between entries",
+        (
+            b"3 0 obj\n<< /Type /Sig % a comment\n/Contents "
+            + _hex(UPPER)
+            + b" %another\n/M (x) >>\nendobj",
+        ),
+        Decoder.EITHER,
+    ),
+    Vector(
+        "short strings beside a long one",
+        (b"3 0 obj\n<< /Empty <> /Contents " + _hex(UPPER) + b" /Short <41> >>\nendobj",),
+        Decoder.EITHER,
+    ),
+    Vector(
+        "a literal string that looks like hex",
+        (b"3 0 obj\n<< /Contents (<" + UPPER[:400] + b">) >>\nendobj",),
+        Decoder.FAST,
+    ),
+    Vector("space inside the digits", (_sig(_hex(_split(UPPER, b" "))),), Decoder.PYHANKO),
+    Vector("line breaks inside the digits", (_sig(_hex(_split(LOWER, b"\r\n"))),), Decoder.PYHANKO),
+    Vector("whitespace after <", (_sig(b"< " + UPPER + b">"),), Decoder.PYHANKO),
+    Vector("whitespace before >", (_sig(b"<" + UPPER + b"\n>"),), Decoder.PYHANKO),
+    Vector("comment inside the digits", (_sig(_hex(_split(UPPER, b"%ab\n"))),), Decoder.PYHANKO),
+    Vector("255 digits", (_sig(_hex(UPPER[:255])),), Decoder.EITHER),
+    Vector(
+        "duplicate /Contents",
+        (
+            b"3 0 obj\n<< /Contents "
+            + _hex(UPPER)
+            + b" /Type /Sig /Contents "
+            + _hex(LOWER[:512])
+            + b" >>\nendobj",
+        ),
+        Decoder.PYHANKO,
+    ),
+    Vector(
+        "a stream",
+        (
+            b"3 0 obj\n<< /Length 11 /Contents "
+            + _hex(UPPER)
+            + b" >>\nstream\nhello world\nendstream\nendobj",
+        ),
+        Decoder.EITHER,
+    ),
+    Vector(
+        "a stream with an indirect length",
+        (
+            b"3 0 obj\n<< /Contents "
+            + _hex(LOWER)
+            + b" /Length 4 0 R >>\nstream\nhello world\nendstream\nendobj",
+            b"4 0 obj\n11\nendobj",
+        ),
+        Decoder.EITHER,
+    ),
+    Vector("no endobj", (_sig(_hex(UPPER), end=b""),), Decoder.PYHANKO),
+    Vector(
+        "dictionary closed by a single >", (_sig(_hex(UPPER), end=b"x endobj"),), Decoder.PYHANKO
+    ),
+    Vector(
+        "the string inside an array",
+        (b"3 0 obj\n<< /Contents [" + _hex(UPPER) + b"] >>\nendobj",),
+        Decoder.EITHER,
+    ),
+    Vector(
+        "the string inside a nested dictionary",
+        (b"3 0 obj\n<< /V << /Contents " + _hex(LOWER) + b" >> >>\nendobj",),
+        Decoder.EITHER,
+    ),
+    Vector(
+        "the object is the string itself",
+        (b"3 0 obj\n" + _hex(UPPER) + b"\nendobj",),
+        Decoder.EITHER,
+    ),
+    Vector("a non-hex character", (_sig(_hex(_split(UPPER, b"G"))),), Decoder.ERROR),
+    Vector(
+        "a non-hex character after 256 digits",
+        (_sig(_hex(_split(LOWER, b"z", 256))),),
+        Decoder.ERROR,
+    ),
+    Vector("an unterminated string", (_sig(b"<" + UPPER, end=b""),), Decoder.ERROR),
+    Vector(
+        "a hex string where a key should be",
+        (b"3 0 obj\n<< /Type /Sig " + _hex(UPPER) + b" /M (x) >>\nendobj",),
+        Decoder.ERROR,
+    ),
+    Vector(
+        "a key without a value",
+        (b"3 0 obj\n<< /Contents " + _hex(UPPER) + b" /M >>\nendobj",),
+        Decoder.ERROR,
+    ),
+    Vector("the header names another object", (_sig(_hex(UPPER), number=7),), Decoder.ERROR),
+]
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["lenient", "strict"])
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.name)
+def test_hand_built_objects_read_as_pyhanko_reads_them(vector: Vector, strict: bool) -> None:
+    fast, plain = _both(_pdf(*vector.objects), strict=strict)
+    mine, theirs = _read(fast, SIG), _read(plain, SIG)
+    _assert_same(mine, theirs)
+    if vector.path is Decoder.ERROR:
+        assert isinstance(theirs, Exception)
+
+
+def test_an_odd_number_of_digits_is_padded_with_a_zero() -> None:
+    """PDF 32000 7.3.4.3: a missing final digit is taken as 0."""
+    fast, _ = _both(_pdf(_sig(_hex(UPPER[:-1]))))
+    assert fast.get_object(SIG)["/Contents"].original_bytes == DER[:-1] + bytes([DER[-1] & 0xF0])
+
+
+def test_a_duplicate_key_keeps_the_first_value_leniently_and_is_an_error_strictly() -> None:
+    objects = VECTORS[[v.name for v in VECTORS].index("duplicate /Contents")].objects
+    lenient, _ = _both(_pdf(*objects))
+    assert lenient.get_object(SIG)["/Contents"].original_bytes == DER
+    strict, _ = _both(_pdf(*objects), strict=True)
+    assert isinstance(_read(strict, SIG), Exception)
+
+
+# ---------------------------------------------------------------- which path is taken
+
+
+@pytest.fixture
+def hex_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts calls of pyHanko's character-by-character hex string reader."""
+    calls: list[int] = []
+    original = generic.read_hex_string_from_stream
+
+    def counting(stream: Any) -> Any:
+        calls.append(stream.tell())
+        return original(stream)
+
+    monkeypatch.setattr(generic, "read_hex_string_from_stream", counting)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [v for v in VECTORS if v.path in (Decoder.FAST, Decoder.PYHANKO)],
+    ids=lambda v: v.name,
+)
+def test_pure_hex_strings_skip_the_tokenizer_and_irregular_ones_use_it(
+    vector: Vector, hex_reads: list[int]
+) -> None:
+    """The speed-up is real for a plain signature dictionary; a string with whitespace or
+    a comment inside, or an object the fast reader declines, is read by pyHanko."""
+    fast = FastObjectReader(io.BytesIO(_pdf(*vector.objects)), strict=False)
+    hex_reads.clear()
+    obj = fast.get_object(SIG)
+    assert isinstance(obj, generic.PdfObject)
+    if vector.path is Decoder.FAST:
+        assert hex_reads == []
+    else:
+        assert hex_reads
+
+
+@pytest.mark.parametrize(
+    "vector", [v for v in VECTORS if v.path is Decoder.FAST], ids=lambda v: v.name
+)
+def test_objects_read_fast_belong_to_their_own_reference(vector: Vector) -> None:
+    """pyHanko finds the object to rewrite in an incremental update via container_ref."""
+    fast = FastObjectReader(io.BytesIO(_pdf(*vector.objects)), strict=False)
+    obj = fast.get_object(SIG)
+    assert obj.container_ref == SIG and obj.container_ref.pdf is fast
+    for value in dict.values(obj):
+        assert value.container_ref == SIG and value.container_ref.pdf is fast
+
+
+def test_an_incremental_update_rewrites_the_object_a_fast_string_came_from() -> None:
+    """What signing on top of a document does: read from the reader, then let pyHanko
+    find through container_ref which object the changed value must be rewritten in. The
+    revision is appended in place, to the very stream the reader read (the fast path must
+    leave it writable)."""
+    stream = io.BytesIO(_pdf(_sig(_hex(UPPER))))
+    reader = FastObjectReader(stream, strict=False)
+    writer = IncrementalPdfFileWriter(stream, prev=reader)
+    sig = reader.get_object(SIG)
+    sig["/M"] = generic.pdf_string("D:20270101120000Z")
+    writer.update_container(sig["/Contents"])
+    writer.write_in_place()
+
+    after = PdfFileReader(io.BytesIO(stream.getvalue()), strict=False)
+    assert after.xrefs.total_revisions == 2
+    assert SIG in after.xrefs.explicit_refs_in_revision(1)
+    rewritten = after.get_object(SIG)
+    assert rewritten["/M"] == "D:20270101120000Z"
+    assert rewritten["/Contents"].original_bytes == DER
+
+
+def test_an_encrypted_file_is_decrypted_not_read_fast(hex_reads: list[int]) -> None:
+    """Strings in an encrypted file are ciphertext in hex: decoding them raw would be wrong."""
+    writer = PdfFileWriter(stream_xrefs=False)
+    ref = writer.add_object(
+        generic.DictionaryObject(
+            {
+                generic.pdf_name("/Type"): generic.pdf_name("/Sig"),
+                generic.pdf_name("/Contents"): generic.ByteStringObject(DER),
+            }
+        )
+    ).reference
+    writer.encrypt("owner-secret", "user-secret")
+    out = io.BytesIO()
+    writer.write(out)
+    data = out.getvalue()
+
+    fast, plain = _both(data)
+    for reader in (fast, plain):
+        reader.decrypt("user-secret")
+    hex_reads.clear()
+    mine = fast.get_object(ref)
+    assert hex_reads
+    assert mine["/Contents"].original_bytes == DER
+    assert mine == plain.get_object(ref)
+
+
+# ---------------------------------------------------------------- known divergences
+
+
+def test_a_stream_length_read_mid_object_does_not_move_the_reader() -> None:
+    """An indirect /Length not yet in the cache is read while the stream is parsed; the
+    bytes read as the payload must still be those after this object's ``stream``
+    keyword, not whatever follows the length object (a decoy there is not a payload)."""
+    data = _pdf(
+        b"3 0 obj\n<< /Contents " + _hex(UPPER) + b" /Length 4 0 R >>\n"
+        b"stream\nREALXendstream\nendobj",
+        b"4 0 obj 5 endobjDECOYendstream\nendobj",
+    )
+    fast, plain = _both(data)
+    assert plain.get_object(SIG).encoded_data == b"REALX"
+    assert fast.get_object(SIG).encoded_data == b"REALX"
+
+
+def _stack_depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+def _reads_until_recursion_stops(reader: PdfFileReader) -> int:
+    """How many indirect-object reads ``get_object`` makes on object 3 before giving up,
+    with 100 frames of stack left (so that the count is the same on every run)."""
+    calls = 0
+    read = reader._read_object
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return read(*args, **kwargs)
+
+    reader._read_object = counting  # type: ignore[method-assign]
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(_stack_depth() + 100)
+    try:
+        reader.get_object(SIG)
+    except (RecursionError, PdfError):
+        pass
+    finally:
+        sys.setrecursionlimit(limit)
+    return calls
+
+
+def test_a_stream_whose_length_is_itself_costs_what_it_costs_pyhanko() -> None:
+    """``/Length 3 0 R`` inside object 3: pyHanko recurses to the stack limit and stops
+    (open_pdf reports a nesting limit). Each level must not be tried twice, fast and
+    then again through pyHanko, or the work doubles per level and open_pdf never ends
+    on a 400-byte file."""
+    data = _pdf(b"3 0 obj\n<< /Length 3 0 R >>\nstream\nabcdeendstream\nendobj")
+    fast, plain = _both(data)
+    assert _reads_until_recursion_stops(fast) <= 2 * _reads_until_recursion_stops(plain) + 4
+
+
+# ---------------------------------------------------------------- property
+
+
+def hex_strings(*, long: bool) -> st.SearchStrategy[bytes]:
+    """Any case, odd or even, binary or UTF-16 text, sometimes broken by whitespace, a
+    comment or a non-hex character (which must send the reader back to pyHanko's path).
+    Long ones are drawn around the 256-digit threshold and above it."""
+    sizes = st.integers(126, 300) if long else st.integers(0, 20)
+
+    @st.composite
+    def strings(draw: st.DrawFn) -> bytes:
+        size = draw(sizes)
+        binary = st.binary(min_size=size, max_size=size)
+        text = st.text(min_size=size // 2, max_size=size // 2).map(
+            lambda t: ("\ufeff" + t).encode("utf-16-be", "surrogatepass")
+        )
+        digits = draw(st.one_of(binary, text)).hex()
+        if digits and draw(st.booleans()):
+            digits = digits[:-1]
+        upper_every = draw(st.integers(0, 3))
+        digits = "".join(
+            c.upper() if upper_every and i % upper_every == 0 else c for i, c in enumerate(digits)
+        )
+        if draw(st.integers(0, 3)) == 0:
+            at = draw(st.integers(0, len(digits)))
+            digits = digits[:at] + draw(st.sampled_from([" ", "\n", "%c\n", "g"])) + digits[at:]
+        return ("<" + digits + ">").encode()
+
+    return strings()
+
+
+_SCALARS = st.one_of(
+    st.sampled_from([b"/Sig", b"/Adobe.PPKLite", b"true", b"null", b"(D:2026)", b"5 0 R"]),
+    st.integers(-(10**6), 10**6).map(lambda n: b"%d" % n),
+    st.sampled_from([b"0.5", b"-.25", b"3.", b"+7", b"007", b"1.2.3", b"/A#20B", b"truex"]),
+    hex_strings(long=False),
+    hex_strings(long=True),
+)
+_KEYS = st.sampled_from([b"/Type", b"/Contents", b"/Cert", b"/M", b"/ByteRange"])
+
+
+def _dictionary(entries: list[tuple[bytes, bytes]], separator: bytes) -> bytes:
+    return b"<<" + separator + separator.join(k + b" " + v for k, v in entries) + separator + b">>"
+
+
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda xs: b"[" + b" ".join(xs) + b"]"),
+        st.lists(st.tuples(_KEYS, inner), max_size=2).map(lambda es: _dictionary(es, b" ")),
+    ),
+    max_leaves=4,
+)
+
+
+@st.composite
+def indirect_dictionaries(draw: st.DrawFn) -> bytes:
+    """A few entries, usually with a long /Contents string among them (the case the fast
+    path is for), sometimes a duplicate key, a stream or no endobj after it."""
+    entries = draw(st.lists(st.tuples(_KEYS, _VALUES), max_size=4))
+    if draw(st.integers(0, 4)):
+        at = draw(st.integers(0, len(entries)))
+        entries.insert(at, (b"/Contents", draw(hex_strings(long=True))))
+    separator = draw(st.sampled_from([b" ", b"\n", b"\r\n", b" %note\n"]))
+    end = draw(
+        st.sampled_from(
+            [
+                b"\nendobj",
+                b" endobj",
+                b"endobj",
+                b"\rendobj",
+                b"",
+                b"\nstream\nabc\nendstream\nendobj",
+            ]
+        )
+    )
+    return b"3 0 obj\n" + _dictionary(entries, separator) + end
+
+
+@settings(max_examples=150, deadline=None)
+@given(obj=indirect_dictionaries(), strict=st.booleans())
+def test_generated_dictionaries_read_as_pyhanko_reads_them(obj: bytes, strict: bool) -> None:
+    fast, plain = _both(_pdf(obj), strict=strict)
+    _assert_same(_read(fast, SIG), _read(plain, SIG))
