@@ -91,15 +91,19 @@ class TokenOutcome:
 
 
 def read_signed_data(
-    content: cms.ContentInfo, what: str, known: Sequence[x509.Certificate] = ()
+    content: cms.ContentInfo | cms.SignedData, what: str, known: Sequence[x509.Certificate] = ()
 ) -> SignedCms:
-    """The SignedData of ``content`` and its signer, whose certificate is looked for in
-    the CMS and then in ``known``; ``MalformedInput`` says what is missing when it is not
-    a CMS signature with exactly one signer we can identify."""
+    """The SignedData of ``content`` (or ``content`` itself, as pyHanko has already
+    parsed it for a PDF signature) and its signer, whose certificate is looked for in the
+    CMS and then in ``known``; ``MalformedInput`` says what is missing when it is not a
+    CMS signature with exactly one signer we can identify."""
     try:
-        if content["content_type"].native != "signed_data":
+        if isinstance(content, cms.SignedData):
+            signed_data = content
+        elif content["content_type"].native != "signed_data":
             raise MalformedInput(what, "it is not CMS SignedData")
-        signed_data: cms.SignedData = content["content"]
+        else:
+            signed_data = content["content"]
         infos = list(signed_data["signer_infos"])
         if len(infos) != 1:
             raise MalformedInput(what, f"{len(infos)} signers, expected exactly 1")
@@ -155,7 +159,7 @@ def check_integrity(
 
 
 def check_token(
-    token: cms.ContentInfo | bytes,
+    token: cms.ContentInfo | cms.SignedData | bytes,
     imprint_of: Callable[[str], bytes],
     chains: ChainValidator,
     what: str,
@@ -164,7 +168,7 @@ def check_token(
     """An RFC 3161 token over what ``imprint_of(algorithm)`` digests; its TSA's
     certificate is looked for in the token, then in ``known``."""
     try:
-        content = token if isinstance(token, cms.ContentInfo) else cms.ContentInfo.load(token)
+        content = cms.ContentInfo.load(token) if isinstance(token, bytes) else token
         signed = read_signed_data(content, what, known)
         encapsulated = signed.signed_data["encap_content_info"]
         if encapsulated["content_type"].native != "tst_info":
@@ -332,8 +336,9 @@ def _names_signer(
         return "the signing-certificate attribute names another serial number"
     issuer = signed.signer.issuer
     for name in issuer_serial["issuer"]:
+        # Contents, not dump(): the directoryName's DER carries its explicit [4] tag.
         if name.name == "directory_name" and not (
-            name.chosen.dump() == issuer.dump() or name.chosen == issuer
+            name.chosen.contents == issuer.contents or name.chosen == issuer
         ):
             return "the signing-certificate attribute names another issuer"
     return None

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from asn1crypto import cms, x509
+from asn1crypto import x509
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
@@ -68,10 +68,7 @@ def check_pdf_signature(
     """Check ``sig``; certificates a CMS names but does not carry are looked for in
     ``known`` (the DSS, the trust lists). ``MalformedInput`` when its CMS cannot be read
     at all, ``SignerCertificateMissing`` when its signer's certificate is nowhere."""
-    try:
-        content = cms.ContentInfo.load(bytes(sig.pkcs7_content))
-    except ASN1_ERRORS as exc:
-        raise MalformedInput("PDF signature", f"unreadable /Contents: {exc}") from exc
+    content = sig.signed_data  # parsed by pyHanko when it listed the signatures
     signed_bytes = digest_of(signed_ranges(sig))
     coverage = _coverage(sig)
     if sig.sig_object_type == "/DocTimeStamp":
