@@ -14,15 +14,12 @@ ECDSA or SM2, so one report vocabulary covers both.
 from __future__ import annotations
 
 import hashlib
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from asn1crypto import cms, x509
 from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
-from pyhanko.sign.diff_analysis.policy_api import SuspiciousModification
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
@@ -33,8 +30,11 @@ from sealbridge.seals.decode import ASN1_ERRORS
 from sealbridge.seals.verify import verify_timestamp
 from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
+from sealbridge.verify.later import LaterRevisions
+from sealbridge.verify.pades_status import signed_ranges
 from sealbridge.verify.recognition import recognition_by_jurisdiction
 from sealbridge.verify.report.model import (
+    Check,
     Indication,
     Recognition,
     SignatureKind,
@@ -88,22 +88,19 @@ def verify_pdf_cms(
     index: int,
     federation: Federation,
     jurisdictions: Sequence[str],
+    later: LaterRevisions,
     *,
     revocation: RevocationSource | None = None,
     at: datetime | None = None,
 ) -> SignatureReport:
-    """One signature of a PDF (typically SM2), checked without pyHanko's crypto."""
+    """One signature of a PDF (typically SM2), checked without pyHanko's crypto; what
+    later revisions did is judged by ``verify.changes`` as for every other signature."""
     validated = _aware(at)
     sig_id = sig.field_name or f"signature-{index + 1}"
     coverage = _coverage(sig)
-    ranges = _ranges(sig)
+    ranges = signed_ranges(sig)
     claimed = _claimed_time(sig)
-    modified, changes = _modifications(sig)
-    extra = [coverage]
-    if modified:
-        extra.append(failed("modifications", "; ".join(changes), "SIG_CONSTRAINTS_FAILURE"))
-    else:
-        extra.append(passed("modifications", changes[0] if changes else "no later revision"))
+    extra = [coverage, *(_finding(check) for check in later.checks)]
     report = _verify(
         bytes(sig.pkcs7_content),  # zero padding after the DER is ignored when parsed
         ranges,
@@ -123,8 +120,8 @@ def verify_pdf_cms(
         signing_time=report.signing_time,
         indication=report.indication,
         sub_indication=report.sub_indication,
-        modified_after_signing=modified,
-        changes=changes,
+        modified_after_signing=later.modified,
+        changes=later.lines,
         level=report.level,
         chain=report.chain,
         details=report.details,
@@ -470,18 +467,6 @@ def _coverage(sig: EmbeddedPdfSignature) -> Finding:
     )
 
 
-def _ranges(sig: EmbeddedPdfSignature) -> tuple[memoryview, ...]:
-    stream = sig.reader.stream
-    if isinstance(stream, io.BytesIO):
-        data = stream.getbuffer()
-    else:
-        stream.seek(0)
-        data = memoryview(stream.read())
-    byte_range: Iterable[int] = sig.byte_range
-    values = list(byte_range)
-    return tuple(data[values[i] : values[i] + values[i + 1]] for i in range(0, len(values), 2))
-
-
 def _claimed_time(sig: EmbeddedPdfSignature) -> datetime | None:
     try:
         return sig.self_reported_timestamp
@@ -489,18 +474,12 @@ def _claimed_time(sig: EmbeddedPdfSignature) -> datetime | None:
         return None
 
 
-def _modifications(sig: EmbeddedPdfSignature) -> tuple[bool, tuple[str, ...]]:
-    try:
-        result = sig.evaluate_modifications(DEFAULT_DIFF_POLICY)
-    except (PdfError, *ASN1_ERRORS) as exc:
-        return True, (f"later revisions cannot be analysed: {exc}",)
-    if isinstance(result, SuspiciousModification):
-        return True, (f"later revisions: {result}",)
-    level = result.modification_level
-    if level is ModificationLevel.NONE:
-        return False, ()
-    changes = (f"later revisions: {level.name.lower().replace('_', ' ')}",)
-    return level is ModificationLevel.OTHER, changes
+def _finding(check: Check) -> Finding:
+    if check.indication is Indication.TOTAL_FAILED:
+        return failed(check.name, check.detail, check.sub_indication or "SIG_CONSTRAINTS_FAILURE")
+    if check.indication is Indication.INDETERMINATE:
+        return indeterminate(check.name, check.detail, check.sub_indication or "FORMAT_FAILURE")
+    return passed(check.name, check.detail)
 
 
 def _aware(at: datetime | None) -> datetime:

@@ -42,14 +42,13 @@ from sealbridge.verify.chain import (
     run_to_completion,
     validate_chain,
 )
-from sealbridge.verify.changes import ChangePolicy, analyse_after
+from sealbridge.verify.changes import ChangePolicy
 from sealbridge.verify.changes.analyse import StructureCache
 from sealbridge.verify.cms import is_national, verify_pdf_cms
-from sealbridge.verify.field_locks import changed_locked_fields
+from sealbridge.verify.later import LaterRevisions, later_revisions
 from sealbridge.verify.pades_status import PadesStatus, check_pdf_signature
 from sealbridge.verify.recognition import recognition_by_jurisdiction
 from sealbridge.verify.report.model import (
-    Check,
     Indication,
     Recognition,
     SignatureKind,
@@ -214,16 +213,17 @@ def _reports(
     )
     revocation = options.revocation
     for index, sig in enumerate(embedded):
+        later = later_revisions(data, sig, options.changes, structures)
         if is_national(sig):
             report = verify_pdf_cms(
                 sig,
                 index,
                 federation,
                 jurisdictions,
+                later,
                 revocation=revocation if revocation is not None else OcspRevocationSource(),
             )
         else:
-            later = _later_changes(data, sig, options.changes, structures)
             report = _verify_one(sig, index, federation, jurisdictions, chains, later)
         if report.kind is SignatureKind.PADES and report.level == "B-T" and dss is not None:
             report = replace(report, level="B-LTA" if last_doc_ts > index else "B-LT")
@@ -278,40 +278,13 @@ class _Chains:
         return validate_chain(certificate, others, usage, self._context(False), self._run)
 
 
-@dataclass(frozen=True)
-class _Later:
-    """What later revisions did, as checks, with the lines and flag the report shows."""
-
-    checks: tuple[Check, ...]
-    lines: tuple[str, ...]
-    modified: bool
-
-
-def _later_changes(
-    data: bytes, sig: EmbeddedPdfSignature, policy: ChangePolicy, structures: StructureCache
-) -> _Later:
-    try:
-        analysis = analyse_after(data, sig, policy=policy, structures=structures)
-        locked = changed_locked_fields(sig.reader, sig)
-    except MalformedInput as exc:
-        check = pades_checks.unanalysable(exc.reason)
-        return _Later((check,), (check.detail,), False)
-    checks = pades_checks.change_checks(analysis)
-    lines = analysis.lines
-    if locked:
-        lock = pades_checks.locked_fields_changed(locked)
-        checks.append(lock)
-        lines = (*lines, f"not allowed: {lock.detail}")
-    return _Later(tuple(checks), lines, analysis.modified_after_signing or bool(locked))
-
-
 def _verify_one(
     sig: EmbeddedPdfSignature,
     index: int,
     federation: Federation,
     jurisdictions: Sequence[str],
     chains: _Chains,
-    later: _Later,
+    later: LaterRevisions,
 ) -> SignatureReport:
     is_doc_ts = sig.sig_object_type == "/DocTimeStamp"
     kind = SignatureKind.DOC_TIMESTAMP if is_doc_ts else SignatureKind.PADES
