@@ -1,12 +1,13 @@
-"""The fast object reader reads long hex strings (and every object around them) exactly
-as pyHanko's own reader does.
+"""The fast object reader reads long hex strings, literal strings (and every object around
+them) exactly as pyHanko's own reader does.
 
-``FastObjectReader`` (documents/pdf/fastread.py) is the reader ``open_pdf`` uses. The /Contents it decodes is what
-the integrity check hashes around and what the CMS parser reads, and the objects it
-returns are the ones incremental updates rewrite. A dropped or padded digit, a lost
-container reference or a swallowed error would change a verdict or corrupt the next
-signer's revision, so every test reads the same bytes with both readers and compares
-what a user of the reader sees.
+``FastObjectReader`` (documents/pdf/fastread.py) is the reader ``open_pdf`` uses. The
+/Contents it decodes is what the integrity check hashes around and what the CMS parser
+reads, the /M and /Reason it decodes are what the report shows, and the objects it
+returns are the ones incremental updates rewrite. A dropped or padded digit, a misread
+escape, a lost container reference or a swallowed error would change a verdict or corrupt
+the next signer's revision, so every test reads the same bytes with both readers and
+compares what a user of the reader sees.
 """
 
 from __future__ import annotations
@@ -239,7 +240,7 @@ def test_the_repaired_reader_reads_the_file_pyhanko_cannot_open_the_same_way() -
 
 
 class Decoder(Enum):
-    """How the vector's hex strings are read."""
+    """How the vector's hex strings (in LITERALS: its literal strings) are read."""
 
     FAST = "every one in one call, none through pyHanko's tokenizer"
     PYHANKO = "pyHanko's tokenizer reads at least one"
@@ -377,8 +378,94 @@ VECTORS = [
 ]
 
 
+def _written(text: str) -> bytes:
+    """``text`` as pyHanko's writer writes a /Title, /Reason or /M: octal escapes, and
+    UTF-16BE with a byte order mark when PDFDocEncoding cannot hold it."""
+    out = io.BytesIO()
+    generic.TextStringObject(text).write_to_stream(out)
+    return out.getvalue()
+
+
+def _literal(name: str, literal: bytes, path: Decoder) -> Vector:
+    """A signature dictionary whose /Contents is ``literal`` verbatim (a /M date follows)."""
+    return Vector(name, (_sig(literal),), path)
+
+
+# Literal strings (PDF 32000 7.3.4.2) as pyHanko reads them: octal escapes of one to three
+# digits (it takes up to three *decimal* digits and fails on 8, 9 or a value over 255), a
+# backslash before an end of line of up to two bytes, the named escapes and the escaped
+# delimiters; any other escape is an error. FAST: read without pyHanko's tokenizer.
+LITERALS = [
+    _literal("plain ASCII", b"(Signed in Shenzhen, 25 Nov 2026.)", Decoder.FAST),
+    _literal("empty literal", b"()", Decoder.FAST),
+    _literal("UTF-16BE title as pyHanko writes it", _written("签署 Signed (v2)"), Decoder.FAST),
+    _literal("UTF-16BE with BOM in octal", rb"(\376\377\000S\000i\000g\000n)", Decoder.FAST),
+    _literal("PDF date with an octal colon", rb"(D\07220261125170939Z)", Decoder.FAST),
+    _literal("escaped parentheses", rb"(a\(b\)c)", Decoder.FAST),
+    _literal("balanced nested parentheses", b"(a(b)c)", Decoder.PYHANKO),
+    _literal("nested twice", b"(a(b(c)d)e)", Decoder.PYHANKO),
+    _literal("an unbalanced escaped (", rb"(a\(b)", Decoder.FAST),
+    _literal("an unbalanced escaped )", rb"(a\)b)", Decoder.FAST),
+    *(
+        _literal(f"escape {chr(c)!r}", b"(x\\" + bytes([c]) + b"y)", Decoder.FAST)
+        for c in b"nrtbf() /%<>[]#_&$\\"
+    ),
+    _literal("octal: 1 digit, then a letter", rb"(\1a)", Decoder.FAST),
+    _literal("octal: 2 digits, then a letter", rb"(\12a)", Decoder.FAST),
+    _literal("octal: 3 digits, then a letter", rb"(\123a)", Decoder.FAST),
+    _literal("octal: 1 digit, then )", rb"(a\7)", Decoder.FAST),
+    _literal("octal: 3 digits, then a digit", rb"(\1234)", Decoder.FAST),
+    _literal("octal: 3 digits, then 8", rb"(\0018)", Decoder.FAST),
+    _literal("octal: 3 digits, then 9", rb"(\0019)", Decoder.FAST),
+    _literal("octal: 1 digit, then 8", rb"(\18)", Decoder.ERROR),
+    _literal("octal: 1 digit, then 9", rb"(\19)", Decoder.ERROR),
+    _literal("octal: 2 digits, then 8", rb"(\128)", Decoder.ERROR),
+    _literal("octal: 2 digits, then 9", rb"(\079)", Decoder.ERROR),
+    _literal("octal: 8 first", rb"(\8)", Decoder.ERROR),
+    _literal("octal: 9 first", rb"(\9a)", Decoder.ERROR),
+    _literal("octal: 377, the largest byte", rb"(\377)", Decoder.FAST),
+    _literal("octal: 400, one over a byte", rb"(\400)", Decoder.ERROR),
+    _literal("octal: 777", rb"(\777)", Decoder.ERROR),
+    _literal("backslash-CR", b"(a\\\rb)", Decoder.FAST),
+    _literal("backslash-LF", b"(a\\\nb)", Decoder.FAST),
+    _literal("backslash-CRLF", b"(a\\\r\nb)", Decoder.FAST),
+    _literal("backslash-LFLF, both consumed", b"(a\\\n\nb)", Decoder.FAST),
+    _literal("backslash-LFCR", b"(a\\\n\rb)", Decoder.FAST),
+    _literal("backslash-CRLF, then LF kept", b"(a\\\r\n\nb)", Decoder.FAST),
+    _literal("backslash-CR, then an escape", b"(a\\\r\\nb)", Decoder.FAST),
+    _literal("backslash-CR before the closing )", b"(a\\\r)", Decoder.FAST),
+    _literal("backslash-LF before a nested (", b"(a\\\n(b)c)", Decoder.PYHANKO),
+    _literal("an unknown escape", rb"(a\qb)", Decoder.ERROR),
+    _literal("an escaped NUL", b"(a\\\x00b)", Decoder.ERROR),
+    _literal("a backslash right before the closing )", rb"(abc\)", Decoder.ERROR),
+    _literal("an escaped ) closed later", rb"(abc\) def)", Decoder.FAST),
+    _literal("an escaped backslash before the closing )", rb"(abc\\)", Decoder.FAST),
+    _literal("an escaped backslash before a digit", rb"(\\101)", Decoder.FAST),
+    _literal("raw CR and LF bytes", b"(a\rb\nc\r\nd\n\re)", Decoder.FAST),
+    _literal("a non-ASCII byte", b"(caf\xe9)", Decoder.FAST),
+    _literal("raw UTF-16BE bytes", b"(" + "\ufeffSigné".encode("utf-16-be") + b")", Decoder.FAST),
+    _literal("bytes that are no text", b"(\x00\x9f\xff\x7f)", Decoder.FAST),
+    _literal("an unterminated literal", b"(abc", Decoder.ERROR),
+    Vector(
+        "a literal that is the whole object",
+        (b"3 0 obj\n" + rb"(D\07220261125170939Z)" + b"\nendobj",),
+        Decoder.FAST,
+    ),
+    Vector(
+        "literals packed in an array",
+        (b"3 0 obj\n<</Kids[(a)(b\\)c)(\\101)5(d)6 0 R(e)]/M(x)>>endobj",),
+        Decoder.FAST,
+    ),
+    Vector(
+        "a literal beside a long hex string",
+        (b"3 0 obj\n<< /Contents " + _hex(UPPER) + b" /Name (\\376\\377\\000A) >>\nendobj",),
+        Decoder.FAST,
+    ),
+]
+
+
 @pytest.mark.parametrize("strict", [False, True], ids=["lenient", "strict"])
-@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.name)
+@pytest.mark.parametrize("vector", VECTORS + LITERALS, ids=lambda v: v.name)
 def test_hand_built_objects_read_as_pyhanko_reads_them(vector: Vector, strict: bool) -> None:
     fast, plain = _both(_pdf(*vector.objects), strict=strict)
     mine, theirs = _read(fast, SIG), _read(plain, SIG)
@@ -438,15 +525,64 @@ def test_pure_hex_strings_skip_the_tokenizer_and_irregular_ones_use_it(
         assert hex_reads
 
 
+@pytest.fixture
+def literal_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts calls of pyHanko's character-by-character literal string reader."""
+    calls: list[int] = []
+    original = generic.read_string_from_stream
+
+    def counting(stream: Any) -> Any:
+        calls.append(stream.tell())
+        return original(stream)
+
+    monkeypatch.setattr(generic, "read_string_from_stream", counting)
+    return calls
+
+
 @pytest.mark.parametrize(
-    "vector", [v for v in VECTORS if v.path is Decoder.FAST], ids=lambda v: v.name
+    "vector",
+    [v for v in LITERALS if v.path in (Decoder.FAST, Decoder.PYHANKO)],
+    ids=lambda v: v.name,
+)
+def test_plain_literals_skip_the_tokenizer_and_nested_ones_use_it(
+    vector: Vector, literal_reads: list[int]
+) -> None:
+    """Dates, reasons and titles are in every signature dictionary: read with their
+    escapes in one pass. A string with parentheses nested inside is left to pyHanko."""
+    fast = FastObjectReader(io.BytesIO(_pdf(*vector.objects)), strict=False)
+    literal_reads.clear()
+    obj = fast.get_object(SIG)
+    assert isinstance(obj, generic.PdfObject)
+    if vector.path is Decoder.FAST:
+        assert literal_reads == []
+    else:
+        assert literal_reads
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["签署 Signed (v2)", "D:20261125170939Z", "a (b) c", "back\\slash", "tab\tand\nline", "€uro"],
+)
+def test_text_as_pyhanko_writes_it_reads_back_fast(text: str, literal_reads: list[int]) -> None:
+    """What our signer writes in /Reason, /Name or /M is read back as the very text, and
+    without pyHanko's tokenizer: these strings are in every document we verify."""
+    data = _pdf(b"3 0 obj\n<< /Type /Sig /Reason " + _written(text) + b" >>\nendobj")
+    fast = FastObjectReader(io.BytesIO(data), strict=False)
+    literal_reads.clear()
+    assert str(fast.get_object(SIG)["/Reason"]) == text
+    assert literal_reads == []
+
+
+@pytest.mark.parametrize(
+    "vector", [v for v in VECTORS + LITERALS if v.path is Decoder.FAST], ids=lambda v: v.name
 )
 def test_objects_read_fast_belong_to_their_own_reference(vector: Vector) -> None:
     """pyHanko finds the object to rewrite in an incremental update via container_ref."""
     fast = FastObjectReader(io.BytesIO(_pdf(*vector.objects)), strict=False)
     obj = fast.get_object(SIG)
     assert obj.container_ref == SIG and obj.container_ref.pdf is fast
-    for value in dict.values(obj):
+    values = dict.values(obj) if isinstance(obj, generic.DictionaryObject) else ()
+    for value in values:
         assert value.container_ref == SIG and value.container_ref.pdf is fast
 
 
@@ -585,12 +721,54 @@ def hex_strings(*, long: bool) -> st.SearchStrategy[bytes]:
     return strings()
 
 
+_ESCAPES = st.one_of(
+    st.sampled_from([b"\\" + bytes([c]) for c in b"nrtbf() /%<>[]#_&$\\"]),
+    st.text("01234567", min_size=1, max_size=3).map(lambda d: b"\\" + d.encode()),
+    st.sampled_from([b"\r", b"\n", b"\r\n", b"\n\n", b"\n\r", b"\r\r", b"\r\n\n"]).map(
+        lambda eol: b"\\" + eol
+    ),
+)
+# Pieces of a literal pyHanko reads; a digit after a short octal escape may still break it.
+_WELL_FORMED_PIECES = st.one_of(
+    st.binary(max_size=6).map(lambda b: bytes(c for c in b if c not in b"()\\")),
+    st.sampled_from([b"a", b"0", b"7", b"8", b"9", b" ", b"\r", b"\n", b"\xe9"]),
+    _ESCAPES,
+)
+_ANY_PIECES = st.one_of(
+    _WELL_FORMED_PIECES,
+    # Anything: now and then an unescaped parenthesis or a lone backslash.
+    st.binary(max_size=6),
+    st.sampled_from([b"(", b")", b"\\"]),
+    # Octal runs with 8 or 9 in them, values over 255, escapes pyHanko does not know.
+    st.text("0123456789", min_size=1, max_size=3).map(lambda d: b"\\" + d.encode()),
+    st.binary(min_size=1, max_size=1).map(lambda c: b"\\" + c),
+)
+
+
+@st.composite
+def literal_strings(draw: st.DrawFn) -> bytes:
+    """Text as pyHanko writes it, or bytes mixed with escapes of every kind, sometimes
+    nested in balanced parentheses; one in three malformed: an escape pyHanko rejects,
+    a parenthesis too many, a backslash before the closing parenthesis or none at all."""
+    if draw(st.integers(0, 4)) == 0:
+        return _written(draw(st.text(max_size=12)))
+    wild = draw(st.integers(0, 2)) == 0
+    pieces = draw(st.lists(_ANY_PIECES if wild else _WELL_FORMED_PIECES, max_size=8))
+    if pieces and draw(st.integers(0, 4)) == 0:
+        start = draw(st.integers(0, len(pieces) - 1))
+        end = draw(st.integers(start, len(pieces)))
+        pieces = [*pieces[:start], b"(", *pieces[start:end], b")", *pieces[end:]]
+    close = draw(st.sampled_from([b")", b")", b"\\)", b""])) if wild else b")"
+    return b"(" + b"".join(pieces) + close
+
+
 _SCALARS = st.one_of(
     st.sampled_from([b"/Sig", b"/Adobe.PPKLite", b"true", b"null", b"(D:2026)", b"5 0 R"]),
     st.integers(-(10**6), 10**6).map(lambda n: b"%d" % n),
     st.sampled_from([b"0.5", b"-.25", b"3.", b"+7", b"007", b"1.2.3", b"/A#20B", b"truex"]),
     hex_strings(long=False),
     hex_strings(long=True),
+    literal_strings(),
 )
 _KEYS = st.sampled_from([b"/Type", b"/Contents", b"/Cert", b"/M", b"/ByteRange"])
 
@@ -637,4 +815,16 @@ def indirect_dictionaries(draw: st.DrawFn) -> bytes:
 @given(obj=indirect_dictionaries(), strict=st.booleans())
 def test_generated_dictionaries_read_as_pyhanko_reads_them(obj: bytes, strict: bool) -> None:
     fast, plain = _both(_pdf(obj), strict=strict)
+    _assert_same(_read(fast, SIG), _read(plain, SIG))
+
+
+@settings(max_examples=300, deadline=None)
+@given(literal=literal_strings(), strict=st.booleans())
+def test_generated_literal_strings_read_as_pyhanko_reads_them(literal: bytes, strict: bool) -> None:
+    """Each literal as a /Reason between two other entries, so that a string ended too
+    early or too late leaves the rest of the dictionary to be read wrong the same way."""
+    fast, plain = _both(
+        _pdf(b"3 0 obj\n<< /Type /Sig /Reason " + literal + b" /M (D:2026) >>\nendobj"),
+        strict=strict,
+    )
     _assert_same(_read(fast, SIG), _read(plain, SIG))

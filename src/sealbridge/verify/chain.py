@@ -11,6 +11,7 @@ second validation.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
@@ -144,8 +145,11 @@ _LOOPS = threading.local()
 
 def run_to_completion(coroutine: Coroutine[object, object, ValidationPath]) -> ValidationPath:
     """certvalidator is asynchronous (it may fetch); a verification is not. One loop per
-    thread serves every validation: a fresh one per file cost 70 µs, a tenth of a path."""
+    thread serves every validation: a fresh one per file cost 70 µs, a tenth of a path.
+    A forked worker makes its own: the parent's loop shares its selector and wake-up
+    pipe with the parent."""
     loop: asyncio.AbstractEventLoop | None = getattr(_LOOPS, "loop", None)
-    if loop is None or loop.is_closed():
+    if loop is None or loop.is_closed() or getattr(_LOOPS, "pid", None) != os.getpid():
         loop = _LOOPS.loop = asyncio.new_event_loop()
+        _LOOPS.pid = os.getpid()
     return loop.run_until_complete(coroutine)
