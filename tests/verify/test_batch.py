@@ -6,6 +6,7 @@ a tampered copy and a file that is no PDF at all.
 
 from __future__ import annotations
 
+import pickle
 import shutil
 from pathlib import Path
 
@@ -94,6 +95,17 @@ def test_two_workers_give_the_same_results(corpus: tuple[Path, Path]) -> None:
     two = verify_all(inputs, _options(trust), workers=2, done=lambda r: seen.append(r.path))
     assert _outcome(one, root) == _outcome(two, root)
     assert sorted(seen) == [i.path for i in inputs]
+
+
+def test_results_hold_no_part_of_the_document(corpus: tuple[Path, Path]) -> None:
+    """A worker sends each result back to the parent: it must be the report, not the
+    parsed PDF behind it (a pyHanko string once dragged the whole reader along)."""
+    trust, root = corpus
+    contract = root / "a" / "contract-sz-hk.pdf"
+    (result,) = verify_all(collect([contract]), _options(trust), workers=1)
+    assert result.report is not None
+    assert all(type(s.id) is str for s in result.report.signatures)
+    assert len(pickle.dumps(result)) < contract.stat().st_size / 4
 
 
 def test_an_unknown_kind_named_by_hand_is_a_result_not_a_crash(

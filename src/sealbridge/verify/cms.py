@@ -96,7 +96,9 @@ def verify_pdf_cms(
     """One signature of a PDF (typically SM2), checked without pyHanko's crypto; what
     later revisions did is judged by ``verify.changes`` as for every other signature."""
     validated = _aware(at)
-    sig_id = sig.field_name or f"signature-{index + 1}"
+    # A plain str: pyHanko's string objects keep a reference to the whole document,
+    # which made every report a worker sent back carry the PDF with it.
+    sig_id = str(sig.field_name) if sig.field_name else f"signature-{index + 1}"
     coverage = _coverage(sig)
     ranges = signed_ranges(sig)
     claimed = _claimed_time(sig)

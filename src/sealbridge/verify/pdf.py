@@ -288,7 +288,9 @@ def _verify_one(
 ) -> SignatureReport:
     is_doc_ts = sig.sig_object_type == "/DocTimeStamp"
     kind = SignatureKind.DOC_TIMESTAMP if is_doc_ts else SignatureKind.PADES
-    sig_id = sig.field_name or f"signature-{index + 1}"
+    # A plain str: pyHanko's string objects keep a reference to the whole document,
+    # which made every report a worker sent back carry the PDF with it.
+    sig_id = str(sig.field_name) if sig.field_name else f"signature-{index + 1}"
     try:
         status = check_pdf_signature(sig, chains, chains.known)
     except MalformedInput as exc:
