@@ -23,20 +23,29 @@ from typing import Any
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-_WS = rb"[\x00\t\n\f\r ]*"
-_SKIP = re.compile(_WS)
+_SKIP = re.compile(rb"[\x00\t\n\f\r ]*")
+_HEADER = re.compile(rb"(\d+)[\x00\t\n\f\r ]+(\d+)[\x00\t\n\f\r ]+obj")
 # A name pyHanko decodes to itself: regular ASCII characters, no '#' escape.
 _REGULAR = bytes(c for c in range(0x21, 0x7F) if c not in b"()<>[]{}/%#")
-_NAME = re.compile(rb"/([" + re.escape(_REGULAR) + rb"]*)")
-# pyHanko's reference test: digits, whitespace, digits, whitespace, R and no letter.
-_REFERENCE = re.compile(rb"(\d+)\s+(\d+)\s+R(?=[^a-zA-Z])")
-_INTEGER = re.compile(rb"[+-]?\d+")
-_REAL = re.compile(rb"[+-]?(?:\d+\.\d*|\.\d+)")
-# What pyHanko reads as part of a number: a number ends before anything else.
-_NUMBER_CHAR = frozenset(b"+,-.0123456789")
-_HEX = re.compile(rb"<([0-9A-Fa-f]*)>")
-# A literal string without unescaped parentheses inside; escapes decoded as pyHanko does.
-_LITERAL = re.compile(rb"\(((?:[^()\\]|\\.)*)\)", re.DOTALL)
+# A token ends where pyHanko's tokenizer ends it: at whitespace, a delimiter or the end.
+_ENDS = rb"(?=[\x00\t\n\f\r ()<>\[\]{}/%]|\Z)"
+# One token after optional whitespace, one regular-expression call per token:
+# - a reference as pyHanko tells it from a number (digits, whitespace, digits,
+#   whitespace, R and no letter next);
+# - a number ends before anything pyHanko would read as part of it ("+,-.0-9");
+# - a hex string of hex digits only, a literal string without unescaped parentheses.
+_TOKEN = re.compile(
+    rb"[\x00\t\n\f\r ]*(?:"
+    rb"(?P<name>/[" + re.escape(_REGULAR) + rb"]*)" + _ENDS + rb"|"
+    rb"(?P<ref>\d+\s+\d+\s+R)(?=[^a-zA-Z])|"
+    rb"(?P<real>[+-]?(?:\d+\.\d*|\.\d+))(?![+,\-.0-9])|"
+    rb"(?P<int>[+-]?\d+)(?![+,\-.0-9])|"
+    rb"(?P<open><<)|(?P<close>>>)|(?P<array>\[)|(?P<end>\])|"
+    rb"(?P<hex><[0-9A-Fa-f]*>)|"
+    rb"(?P<literal>\((?:[^()\\]|\\.)*\))|"
+    rb"(?P<keyword>true|false|null)" + _ENDS + rb")",
+    re.DOTALL,
+)
 _ESCAPE = re.compile(rb"\\([0-7]{1,3}|[\r\n]{1,2}|.)", re.DOTALL)
 _SIMPLE_ESCAPES = {c: bytes((c,)) for c in b"() /%<>[]#_&$\\"} | {
     ord("n"): b"\n",
@@ -45,10 +54,7 @@ _SIMPLE_ESCAPES = {c: bytes((c,)) for c in b"() /%<>[]#_&$\\"} | {
     ord("b"): b"\b",
     ord("f"): b"\f",
 }
-_HEADER = re.compile(rb"(\d+)[\x00\t\n\f\r ]+(\d+)[\x00\t\n\f\r ]+obj")
-_DELIMITING = frozenset(b"\x00\t\n\f\r ()<>[]{}/%")
 _KEYWORDS = {b"true": True, b"false": False, b"null": None}
-_KEYWORD = re.compile(rb"true|false|null")
 # pyHanko peeks this many bytes to tell a reference from a number.
 _REFERENCE_PEEK = 20
 _MAX_DEPTH = 64
@@ -149,95 +155,86 @@ class _Parser:
     def _peek(self, at: int, count: int) -> bytes:
         return bytes(self.data[at : at + count])
 
-    def _ends_token(self, at: int) -> bool:
-        return at >= len(self.data) or self.data[at] in _DELIMITING
-
     def _value(self, at: int, depth: int) -> tuple[generic.PdfObject, int]:
-        if depth > _MAX_DEPTH:
+        token = _TOKEN.match(self.data, at)
+        if token is None:
+            return self._pyhanko_value(self._skip(at))
+        return self._from_token(token, depth)
+
+    def _from_token(self, token: re.Match[bytes], depth: int) -> tuple[generic.PdfObject, int]:
+        kind, end = token.lastgroup, token.end()
+        value: generic.PdfObject
+        if kind == "name":
+            value = generic.NameObject(token["name"].decode("ascii"))
+        elif kind == "ref":
+            start = token.start("ref")
+            idnum, generation, _ = token["ref"].split()
+            # pyHanko tells a reference from a number within a 20-byte peek.
+            if end - start >= _REFERENCE_PEEK or int(idnum) <= 0:
+                raise _NotFast
+            value = generic.IndirectObject(int(idnum), int(generation), self.reader)
+        elif kind == "real":
+            value = generic.FloatObject(token["real"].decode("ascii"))
+        elif kind == "int":
+            value = generic.NumberObject(token["int"].decode("ascii"))
+        elif kind == "open":
+            return self._dictionary(end, depth + 1)
+        elif kind == "array":
+            return self._array(end, depth + 1)
+        elif kind == "hex":
+            digits = token["hex"][1:-1]
+            value = generic.pdf_string(
+                binascii.unhexlify(digits + b"0" if len(digits) % 2 else digits)
+            )
+        elif kind == "literal":
+            value = generic.pdf_string(_unescape(token["literal"][1:-1]))
+        elif kind == "keyword":
+            flag = _KEYWORDS[token["keyword"]]
+            value = generic.NullObject() if flag is None else generic.BooleanObject(flag)
+        else:
+            # ">>" or "]" where a value belongs: pyHanko says what that is.
             raise _NotFast
-        first = self._peek(at, 1)
-        value: generic.PdfObject | None = None
-        if first == b"/":
-            name = _NAME.match(self.data, at)
-            if name is not None and self._ends_token(name.end()):
-                value, at = generic.NameObject("/" + name[1].decode("ascii")), name.end()
-        elif first == b"<":
-            if self._peek(at + 1, 1) == b"<":
-                return self._dictionary(at, depth)
-            hexed = _HEX.match(self.data, at)
-            if hexed is not None:
-                digits = hexed[1]
-                value = generic.pdf_string(
-                    binascii.unhexlify(digits + b"0" if len(digits) % 2 else digits)
-                )
-                at = hexed.end()
-        elif first == b"[":
-            return self._array(at, depth)
-        elif first == b"(":
-            literal = _LITERAL.match(self.data, at)
-            if literal is not None:
-                value, at = generic.pdf_string(_unescape(literal[1])), literal.end()
-        elif first.isdigit() or first in (b"+", b"-", b"."):
-            value, at = self._number_or_reference(at)
-        elif first in (b"t", b"f", b"n"):
-            keyword = _KEYWORD.match(self.data, at)
-            if keyword is not None and self._ends_token(keyword.end()):
-                flag = _KEYWORDS[keyword[0]]
-                value = generic.NullObject() if flag is None else generic.BooleanObject(flag)
-                at = keyword.end()
-        if value is None:
-            return self._pyhanko_value(at)
         value.container_ref = self.container
-        return value, at
-
-    def _number_or_reference(self, at: int) -> tuple[generic.PdfObject | None, int]:
-        if self._peek(at, 1).isdigit():
-            ref = _REFERENCE.match(self.data, at, at + _REFERENCE_PEEK)
-            if ref is not None:
-                idnum = int(ref[1])
-                if idnum <= 0:
-                    return None, at
-                return generic.IndirectObject(idnum, int(ref[2]), self.reader), ref.end()
-        real = _REAL.match(self.data, at)
-        if real is not None and self._number_ends(real.end()):
-            return generic.FloatObject(real[0].decode("ascii")), real.end()
-        integer = _INTEGER.match(self.data, at)
-        if integer is not None and self._number_ends(integer.end()):
-            return generic.NumberObject(integer[0].decode("ascii")), integer.end()
-        return None, at
-
-    def _number_ends(self, at: int) -> bool:
-        return at >= len(self.data) or self.data[at] not in _NUMBER_CHAR
+        return value, end
 
     def _array(self, at: int, depth: int) -> tuple[generic.PdfObject, int]:
+        if depth > _MAX_DEPTH:
+            raise _NotFast
         items = generic.ArrayObject()
-        at = self._skip(at + 1)
-        while self._peek(at, 1) != b"]":
-            if at >= len(self.data):
-                raise _NotFast
-            item, at = self._value(at, depth + 1)
+        while True:
+            token = _TOKEN.match(self.data, at)
+            if token is None:
+                at = self._skip(at)
+                if at >= len(self.data):
+                    raise _NotFast
+                item, at = self._pyhanko_value(at)
+            elif token.lastgroup == "end":
+                at = token.end()
+                break
+            else:
+                item, at = self._from_token(token, depth)
             items.append(item)
-            at = self._skip(at)
         items.container_ref = self.container
-        return items, at + 1
+        return items, at
 
     def _dictionary(self, at: int, depth: int) -> tuple[generic.PdfObject, int]:
+        if depth > _MAX_DEPTH:
+            raise _NotFast
         entries: dict[generic.NameObject, generic.PdfObject] = {}
-        at = self._skip(at + 2)
-        while self._peek(at, 1) != b">":
-            key = _NAME.match(self.data, at)
-            if key is None or not self._ends_token(key.end()):
+        while True:
+            token = _TOKEN.match(self.data, at)
+            if token is None or token.lastgroup not in ("name", "close"):
                 raise _NotFast
-            name = generic.NameObject("/" + key[1].decode("ascii"))
+            at = token.end()
+            if token.lastgroup == "close":
+                break
+            name = generic.NameObject(token["name"].decode("ascii"))
             if name in entries:
                 raise _NotFast
-            entries[name], at = self._value(self._skip(key.end()), depth + 1)
-            at = self._skip(at)
-        if self._peek(at, 2) != b">>":
-            raise _NotFast
+            entries[name], at = self._value(at, depth)
         dictionary = generic.DictionaryObject(entries)
         dictionary.container_ref = self.container
-        return dictionary, at + 2
+        return dictionary, at
 
     def _pyhanko_value(self, at: int) -> tuple[generic.PdfObject, int]:
         self.stream.seek(at)
