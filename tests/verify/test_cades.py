@@ -58,8 +58,10 @@ from sealbridge.verify.cades import (
     read_signed_data,
 )
 from sealbridge.verify.chain import ChainOutcome, Usage, validate_chain
+from sealbridge.verify.cms import verify_detached_cms
 from sealbridge.verify.pdf import federation_context, verify_pdf
 from sealbridge.verify.report.model import Check, Constraint, Indication, SignatureReport
+from sealbridge.verify.revocation import OcspRevocationSource
 from support.cms_world import World, build_world
 from support.contracts import two_party_contract
 from support.pki import Signer
@@ -530,6 +532,26 @@ def test_signed_attributes_through_verify_pdf(
     )
     assert reason in value.detail
     assert sig.recognition["SZ"].recognised is False
+
+
+@pytest.mark.parametrize(
+    ("recipe", "reason"), [pytest.param(r, why, id=name) for name, r, why in RECIPES]
+)
+def test_signed_attributes_through_a_detached_signature_file(
+    world: World, signer: Signer, other: Signer, claim: datetime, recipe: Recipe, reason: str | None
+) -> None:
+    """A detached .p7s (and an SM2 signature in a PDF, which takes the same path) meets
+    the same CMS checks as a PAdES signature: the same forgeries fail for the same
+    reasons, the honest twins pass."""
+    container, shipped = _detached(signer, other, claim, recipe)
+    (sig,) = verify_detached_cms(
+        container, shipped, "c.p7s", world.federation, ["SZ"], revocation=OcspRevocationSource()
+    ).signatures
+    if reason is None:
+        assert (sig.indication, sig.sub_indication) == (Indication.TOTAL_PASSED, None), sig.details
+        return
+    assert (sig.indication, sig.sub_indication) == (Indication.TOTAL_FAILED, "SIG_CRYPTO_FAILURE")
+    assert any(reason in line for line in sig.details), sig.details
 
 
 # --- 4: the signer's certificate is not in the CMS -------------------------------------

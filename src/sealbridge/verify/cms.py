@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from asn1crypto import cms, x509
@@ -23,13 +22,21 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
-from sealbridge.crypto.algorithms import digest, signature_algorithm
-from sealbridge.crypto.verify import verify_signature
-from sealbridge.errors import MalformedInput, SealBridgeError
+from sealbridge.errors import MalformedInput
 from sealbridge.seals.decode import ASN1_ERRORS
 from sealbridge.seals.verify import verify_timestamp
 from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
+from sealbridge.verify.cades import (
+    Integrity,
+    SignedCms,
+    SignerCertificateMissing,
+    check_integrity,
+    digest_of,
+    read_signed_data,
+    signature_timestamp,
+    signing_time,
+)
 from sealbridge.verify.later import LaterRevisions
 from sealbridge.verify.pades_status import signed_ranges
 from sealbridge.verify.recognition import recognition_by_jurisdiction
@@ -56,7 +63,6 @@ from sealbridge.verify.seal_chain import (
 SIGNER = "signer certificate"
 _NATIONAL = frozenset({"sm3", "sm2", "sm2_sm3"})
 _DIGESTS = frozenset({"sha256", "sha384", "sha512", "sm3"})
-_RSA_NAMES = frozenset({"rsa", "rsassa_pkcs1v15"})
 
 
 def is_national(sig: EmbeddedPdfSignature) -> bool:
@@ -70,17 +76,6 @@ def is_national(sig: EmbeddedPdfSignature) -> bool:
     except ASN1_ERRORS:
         return False
     return bool(names & _NATIONAL)
-
-
-@dataclass(frozen=True)
-class _Signed:
-    """The parts of a SignedData with one signer that the checks need."""
-
-    info: cms.SignerInfo
-    certificates: tuple[x509.Certificate, ...]
-    digest_algorithm: str
-    attributes: bytes
-    signature: bytes
 
 
 def verify_pdf_cms(
@@ -183,31 +178,31 @@ def _verify(
 ) -> SignatureReport:
     try:
         signed = _parse(container)
+    except SignerCertificateMissing as exc:
+        finding = indeterminate("signer-certificate", exc.reason, "NO_SIGNING_CERTIFICATE_FOUND")
+        return _report(
+            sig_id,
+            kind,
+            "unknown",
+            claimed,
+            (*before, finding),
+            (),
+            federation,
+            jurisdictions,
+            None,
+        )
     except MalformedInput as exc:
         finding = failed("parse", str(exc), "FORMAT_FAILURE")
         return _report(
             sig_id, kind, "unknown", None, (*before, finding), (), federation, jurisdictions, None
         )
     findings: list[Finding] = [*before, passed("parse", _describe(signed))]
-    certificate = _signer_certificate(signed)
-    if certificate is None:
-        findings.append(
-            indeterminate(
-                "signer-certificate",
-                "the SignerInfo names no certificate carried in the signature",
-                "NO_SIGNING_CERTIFICATE_FOUND",
-            )
-        )
-        return _report(
-            sig_id, kind, "unknown", claimed, tuple(findings), (), federation, jurisdictions, None
-        )
+    certificate = signed.signer
     subject = certificate.subject
     signer = str(subject.native.get("common_name") or subject.human_friendly)
     findings += [
-        _content_type(signed),
-        _message_digest(signed, content),
-        _signature(signed, certificate),
-        _signing_certificate(signed, certificate),
+        _integrity(check_integrity(signed, digest_of(content), "data")),
+        _signing_certificate(signed),
     ]
     anchors = federation.all_certificates()
     timestamp, proof = _timestamp(signed, anchors, validated)
@@ -276,165 +271,83 @@ def _report(
     )
 
 
-def _load(container: bytes) -> cms.SignedData:
+def _load(container: bytes) -> cms.ContentInfo:
     try:
         info = cms.ContentInfo.load(container)
         if info["content_type"].native != "signed_data":
             raise MalformedInput("CMS signature", "it is not SignedData")
-        return info["content"]
+        return info
     except ASN1_ERRORS as exc:
         raise MalformedInput("CMS signature", str(exc) or type(exc).__name__) from exc
 
 
-def _parse(container: bytes) -> _Signed:
-    signed_data = _load(container)
+def _parse(container: bytes) -> SignedCms:
+    """One signer over detached content, with signed attributes (CAdES requires them)."""
+    signed = read_signed_data(_load(container), "CMS signature")
     try:
-        infos = list(signed_data["signer_infos"])
-        if len(infos) != 1:
-            raise MalformedInput("CMS signature", f"{len(infos)} signers, expected exactly 1")
-        if signed_data["encap_content_info"]["content"].native is not None:
-            raise MalformedInput("CMS signature", "content is attached, not detached")
-        info = infos[0]
-        if not info["signed_attrs"]:
-            raise MalformedInput("CMS signature", "no signed attributes")
-        certificates = tuple(
-            c.chosen for c in signed_data["certificates"] or () if c.name == "certificate"
-        )
-        digest_algorithm = info["digest_algorithm"]["algorithm"].native
-        attributes = b"\x31" + info["signed_attrs"].dump()[1:]
-        signature = bytes(info["signature"].native)
+        attached = signed.signed_data["encap_content_info"]["content"].native is not None
+        has_attributes = bool(signed.info["signed_attrs"])
     except ASN1_ERRORS as exc:
         raise MalformedInput("CMS signature", str(exc) or type(exc).__name__) from exc
-    if digest_algorithm not in _DIGESTS:
-        raise MalformedInput("CMS signature", f"digest algorithm {digest_algorithm} not allowed")
-    return _Signed(info, certificates, digest_algorithm, attributes, signature)
+    if attached:
+        raise MalformedInput("CMS signature", "content is attached, not detached")
+    if not has_attributes:
+        raise MalformedInput("CMS signature", "no signed attributes")
+    if signed.digest_algorithm not in _DIGESTS:
+        raise MalformedInput(
+            "CMS signature", f"digest algorithm {signed.digest_algorithm} not allowed"
+        )
+    return signed
 
 
-def _describe(signed: _Signed) -> str:
+def _describe(signed: SignedCms) -> str:
     algorithm = signed.info["signature_algorithm"]["algorithm"].native
     return f"CMS SignedData, one signer, {signed.digest_algorithm} with {algorithm}"
 
 
-def _signer_certificate(signed: _Signed) -> x509.Certificate | None:
-    sid = signed.info["sid"]
-    for certificate in signed.certificates:
-        if sid.name == "issuer_and_serial_number":
-            wanted = sid.chosen
-            if (
-                certificate.serial_number == wanted["serial_number"].native
-                and certificate.issuer == wanted["issuer"]
-            ):
-                return certificate
-        elif certificate.key_identifier == sid.chosen.native:
-            return certificate
-    return None
+def _integrity(integrity: Integrity) -> Finding:
+    """``verify.cades``'s checks (content type, digest, RFC 6211, value, ESS) as one step."""
+    if not integrity.intact:
+        return failed("message-digest", integrity.detail, "HASH_FAILURE")
+    if not integrity.valid:
+        return failed("signature", integrity.detail, "SIG_CRYPTO_FAILURE")
+    return passed("signature", integrity.detail)
 
 
-def _attribute(signed: _Signed, name: str) -> list[object]:
-    return [a["values"] for a in signed.info["signed_attrs"] if a["type"].native == name]
-
-
-def _content_type(signed: _Signed) -> Finding:
-    values = _attribute(signed, "content_type")
-    if len(values) != 1:
-        return failed("content-type", "no single content-type attribute", "FORMAT_FAILURE")
-    value = values[0][0].native  # type: ignore[index]
-    if value != "data":
-        return failed(
-            "content-type", f"signed content type is {value}, not id-data", "FORMAT_FAILURE"
-        )
-    return passed("content-type", "id-data")
-
-
-def _message_digest(signed: _Signed, content: Sequence[memoryview | bytes]) -> Finding:
-    values = _attribute(signed, "message_digest")
-    if len(values) != 1:
-        return failed("message-digest", "no single message-digest attribute", "FORMAT_FAILURE")
-    expected = values[0][0].native  # type: ignore[index]
-    hasher = hashlib.new(signed.digest_algorithm)
-    for chunk in content:
-        hasher.update(chunk)
-    if hasher.digest() != expected:
-        return failed(
-            "message-digest",
-            f"the {signed.digest_algorithm} digest of the signed bytes does not match",
-            "HASH_FAILURE",
-        )
-    return passed("message-digest", f"{signed.digest_algorithm} digest of the signed bytes matches")
-
-
-def _signature(signed: _Signed, certificate: x509.Certificate) -> Finding:
-    algorithm = signed.info["signature_algorithm"]
-    name = algorithm["algorithm"].native
-    if name in _RSA_NAMES:
-        algorithm = signature_algorithm(f"{signed.digest_algorithm}_rsa")
-    elif name == "ecdsa":
-        algorithm = signature_algorithm(f"{signed.digest_algorithm}_ecdsa")
-    elif name in ("sm2", "sm2_sm3"):
-        if signed.digest_algorithm != "sm3":
-            return failed(
-                "signature", f"SM2 with {signed.digest_algorithm}, not SM3", "SIG_CRYPTO_FAILURE"
-            )
-        algorithm = signature_algorithm("sm2_sm3")
-    try:
-        verify_signature(certificate.public_key, algorithm, signed.attributes, signed.signature)
-    except SealBridgeError as exc:
-        return failed("signature", f"over the signed attributes: {exc}", "SIG_CRYPTO_FAILURE")
-    what = "SM2 (Z_A with the default signer ID)" if name in ("sm2", "sm2_sm3") else name
-    return passed("signature", f"{what} signature over the signed attributes verifies")
-
-
-def _signing_certificate(signed: _Signed, certificate: x509.Certificate) -> Finding:
+def _signing_certificate(signed: SignedCms) -> Finding:
+    """CAdES requires the ESS signing-certificate-v2 attribute; ``check_integrity`` has
+    checked that, when present, it names the signer."""
     step = "signing-certificate"
-    values = _attribute(signed, "signing_certificate_v2")
+    values = signed.signed_attribute("signing_certificate_v2")
     if len(values) != 1:
         return indeterminate(
             step, "no signing-certificate-v2 attribute", "NO_SIGNING_CERTIFICATE_FOUND"
         )
     try:
-        cert_id = values[0][0]["certs"][0]  # type: ignore[index]
-        algorithm = cert_id["hash_algorithm"]["algorithm"].native
-        matches = digest(algorithm, certificate.dump()) == cert_id["cert_hash"].native
-        issuer_serial = cert_id["issuer_serial"]
-        if matches and issuer_serial.native is not None:
-            names = [n.chosen for n in issuer_serial["issuer"] if n.name == "directory_name"]
-            matches = issuer_serial["serial_number"].native == certificate.serial_number and (
-                not names or names[0] == certificate.issuer
-            )
-    except (SealBridgeError, *ASN1_ERRORS) as exc:
+        algorithm = values[0]["values"][0]["certs"][0]["hash_algorithm"]["algorithm"].native
+    except ASN1_ERRORS as exc:
         return indeterminate(
             step, f"unreadable signing-certificate-v2: {exc}", "NO_SIGNING_CERTIFICATE_FOUND"
-        )
-    if not matches:
-        return indeterminate(
-            step,
-            "signing-certificate-v2 names another certificate than the one that signed",
-            "NO_SIGNING_CERTIFICATE_FOUND",
         )
     return passed(step, f"signing-certificate-v2 ({algorithm}) names the signer's certificate")
 
 
-def _signing_time_attribute(signed: _Signed) -> datetime | None:
-    values = _attribute(signed, "signing_time")
-    if len(values) != 1:
+def _signing_time_attribute(signed: SignedCms) -> datetime | None:
+    try:
+        return signing_time(signed)
+    except MalformedInput:
         return None
-    value: datetime = values[0][0].native  # type: ignore[index]
-    return value
 
 
 def _timestamp(
-    signed: _Signed, anchors: Sequence[x509.Certificate], validated: datetime
+    signed: SignedCms, anchors: Sequence[x509.Certificate], validated: datetime
 ) -> tuple[Finding, datetime | None]:
     """The signature timestamp, and its time when a TSA the federation lists vouches."""
-    attributes = signed.info["unsigned_attrs"]
-    tokens = [
-        a["values"][0].dump()
-        for a in (attributes if attributes.native is not None else ())
-        if a["type"].native == "signature_time_stamp_token"
-    ]
-    result = verify_timestamp(
-        tokens[0] if tokens else None, signed.signature, "signature", certificates=anchors
-    )
+    try:
+        token = signature_timestamp(signed)
+    except MalformedInput as exc:
+        return failed("timestamp", exc.reason, "HASH_FAILURE"), None
+    result = verify_timestamp(token, signed.signature, "signature", certificates=anchors)
     check = result.check
     if not check.passed:
         return Finding(check, Indication.TOTAL_FAILED, "HASH_FAILURE"), None
