@@ -25,6 +25,7 @@ from sealbridge.verify.changes.history import Key, Location, ObjectHistory, Revi
 from sealbridge.verify.changes.structure import (
     Budget,
     Expansion,
+    PagePart,
     PageSection,
     Role,
     State,
@@ -32,12 +33,24 @@ from sealbridge.verify.changes.structure import (
     Widget,
     entry_role,
     expand,
+    page_part,
     page_section,
     roots,
     signature_widget,
 )
 
-Reads = tuple[tuple[Key, Location | None], ...]
+
+class Reads:
+    """The definitions one reading used, and the last revision they are known to hold
+    in (moved forward each time they are found to hold, so the next revision's question
+    costs one revision's changes)."""
+
+    __slots__ = ("entries", "keys", "through")
+
+    def __init__(self, entries: tuple[tuple[Key, Location | None], ...], revision: int) -> None:
+        self.entries = entries
+        self.keys = frozenset(key for key, _ in entries)
+        self.through = revision
 
 
 class _Recorder(RevisionView):
@@ -54,7 +67,7 @@ class _Recorder(RevisionView):
 
     @property
     def reads(self) -> Reads:
-        return tuple(self.read.items())
+        return Reads(tuple(self.read.items()), self.revision)
 
 
 @dataclass(frozen=True)
@@ -76,9 +89,13 @@ class Walks:
         self._expansions: dict[State, list[tuple[Reads, Expansion]]] = {}
         self._sections: dict[Key, list[tuple[Reads, PageSection]]] = {}
         self._widgets: dict[Key, list[tuple[Reads, Widget | None]]] = {}
+        self._pages: dict[Key, list[tuple[Reads, PagePart]]] = {}
         self._entry_roles: dict[tuple[Key, Role], list[tuple[Reads, Role | None]]] = {}
         # Which states' kept expansions read an object: those a rewrite of it may change.
         self._readers: dict[Key, set[State]] = {}
+        self._changed = [
+            written | freed for written, freed in zip(history.explicit, history.freed, strict=True)
+        ]
 
     def structure(self, revision: int, budget: Budget) -> Structure:
         walked = self._walked.get(revision)
@@ -92,7 +109,20 @@ class Walks:
         return walked.structure
 
     def _holds(self, reads: Reads, revision: int) -> bool:
-        return all(self.history.location(key, revision) == where for key, where in reads)
+        """Whether every definition ``reads`` used is still the one ``revision`` uses.
+
+        Going forward that is: none was rewritten or freed since, which costs what the
+        revisions in between changed, not what was read.
+        """
+        if revision == reads.through:
+            return True
+        if revision > reads.through:
+            for later in range(reads.through + 1, revision + 1):
+                if not self._changed[later].isdisjoint(reads.keys):
+                    return False
+                reads.through = later
+            return True
+        return all(self.history.location(key, revision) == where for key, where in reads.entries)
 
     def _expansion(self, state: State, revision: int, budget: Budget) -> Expansion:
         versions = self._expansions.setdefault(state, [])
@@ -115,7 +145,7 @@ class Walks:
         versions = self._entry_roles.setdefault((key_of(item), default), [])
         for reads, found in reversed(versions):
             if self._holds(reads, expanding.revision):
-                expanding.read.update(reads)
+                expanding.read.update(reads.entries)
                 return found
         recorder = _Recorder(self.history, expanding.revision)
         found = entry_role(recorder, item, default)
@@ -131,8 +161,22 @@ class Walks:
             if self._holds(reads, revision):
                 return found
         recorder = _Recorder(self.history, revision)
-        found = page_section(recorder, budget, lambda _, key: self._widget(recorder, key))
+        found = page_section(recorder, budget, lambda _, key: self._page(recorder, key))
         versions.append((recorder.reads, found))
+        return found
+
+    def _page(self, section: _Recorder, key: Key) -> PagePart:
+        """A page's part of the section as kept while its definitions hold: a signing
+        revision changes one page of many, and re-reading them all cost n^2."""
+        versions = self._pages.setdefault(key, [])
+        for reads, found in reversed(versions):
+            if self._holds(reads, section.revision):
+                section.read.update(reads.entries)
+                return found
+        recorder = _Recorder(self.history, section.revision)
+        found = page_part(recorder, key, lambda _, widget: self._widget(recorder, widget))
+        versions.append((recorder.reads, found))
+        section.read.update(recorder.read)
         return found
 
     def _widget(self, section: _Recorder, key: Key) -> Widget | None:
@@ -141,7 +185,7 @@ class Walks:
         versions = self._widgets.setdefault(key, [])
         for reads, found in reversed(versions):
             if self._holds(reads, section.revision):
-                section.read.update(reads)
+                section.read.update(reads.entries)
                 return found
         recorder = _Recorder(self.history, section.revision)
         found = signature_widget(recorder, key)

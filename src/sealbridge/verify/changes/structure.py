@@ -301,16 +301,30 @@ def roots(resolver: RevisionView) -> frozenset[State]:
     return _Expander(resolver).run(start).edges
 
 
-# Reads one annotation as a signature widget (``None``: it is none); page_section's
-# caller may answer from what it kept of an earlier revision.
+# Reads one annotation as a signature widget (``None``: it is none); page_part's caller
+# may answer from what it kept of an earlier revision.
 WidgetReader = Callable[[RevisionView, Key], "Widget | None"]
 
 
+@dataclass(frozen=True)
+class PagePart:
+    """What one page gives its revision's section: its box, the objects drawn on it (the
+    page first) and its signature widgets (their page index left to the caller)."""
+
+    box: Rect
+    drawn: tuple[Key, ...]
+    widgets: tuple[Widget, ...]
+
+
+# Reads one page; page_section's caller may answer from an earlier revision's reading.
+PageReader = Callable[[RevisionView, Key], PagePart]
+
+
 class _Pages:
-    def __init__(self, resolver: RevisionView, budget: Budget, widget_reader: WidgetReader) -> None:
+    def __init__(self, resolver: RevisionView, budget: Budget, page_reader: PageReader) -> None:
         self.resolver = resolver
         self.budget = budget
-        self.widget_reader = widget_reader
+        self.page_reader = page_reader
         self.pages: list[Key] = []
         self.page_boxes: list[Rect] = []
         self.page_of: dict[Key, int] = {}
@@ -339,37 +353,52 @@ class _Pages:
             if isinstance(kids, generic.ArrayObject):
                 pending.extend(reversed(list(kids.iterate())))
             elif isinstance(node_ref, generic.IndirectObject):
-                self._page(key_of(node_ref), node)
+                self._page(key_of(node_ref))
         return PageSection(
             tuple(self.pages), tuple(self.page_boxes), self.page_of, tuple(self.widgets)
         )
 
-    def _page(self, key: Key, page: generic.DictionaryObject) -> None:
+    def _page(self, key: Key) -> None:
+        part = self.page_reader(self.resolver, key)
         index = len(self.pages)
         self.pages.append(key)
-        box = rect_of(self.resolver, page, "/CropBox") or rect_of(self.resolver, page, "/MediaBox")
-        self.page_boxes.append(box or _inherited_box(self.resolver, page))
+        self.page_boxes.append(part.box)
         self.page_of[key] = index
-        self._page_contents(index, page)
-        annots = _get(self.resolver, page, "/Annots")
-        if isinstance(annots, generic.ArrayObject):
-            for item in annots.iterate():
-                if not isinstance(item, generic.IndirectObject):
-                    continue
-                self.page_of.setdefault(key_of(item), index)
-                widget = self.widget_reader(self.resolver, key_of(item))
-                if widget is not None:
-                    self.widgets.append(replace(widget, page=index))
+        for drawn in part.drawn[1:]:
+            self.page_of.setdefault(drawn, index)
+        self.widgets.extend(replace(widget, page=index) for widget in part.widgets)
 
-    def _page_contents(self, index: int, page: generic.DictionaryObject) -> None:
-        raw = page.raw_get("/Contents") if "/Contents" in page else None
-        if isinstance(raw, generic.IndirectObject):
-            self.page_of.setdefault(key_of(raw), index)
-        contents = resolve(self.resolver, raw) if raw is not None else None
-        if isinstance(contents, generic.ArrayObject):
-            for item in contents.iterate():
-                if isinstance(item, generic.IndirectObject):
-                    self.page_of.setdefault(key_of(item), index)
+
+def page_part(
+    resolver: RevisionView, key: Key, widget_reader: WidgetReader | None = None
+) -> PagePart:
+    """The page ``key`` as ``resolver``'s revision defines it."""
+    read_widget = widget_reader or signature_widget
+    page = load(resolver, key)
+    if not isinstance(page, generic.DictionaryObject):
+        return PagePart(_inherited_box(resolver, generic.DictionaryObject()), (key,), ())
+    box = rect_of(resolver, page, "/CropBox") or rect_of(resolver, page, "/MediaBox")
+    drawn = [key, *_contents(resolver, page)]
+    widgets: list[Widget] = []
+    annots = _get(resolver, page, "/Annots")
+    if isinstance(annots, generic.ArrayObject):
+        for item in annots.iterate():
+            if not isinstance(item, generic.IndirectObject):
+                continue
+            drawn.append(key_of(item))
+            widget = read_widget(resolver, key_of(item))
+            if widget is not None:
+                widgets.append(widget)
+    return PagePart(box or _inherited_box(resolver, page), tuple(drawn), tuple(widgets))
+
+
+def _contents(resolver: RevisionView, page: generic.DictionaryObject) -> list[Key]:
+    raw = page.raw_get("/Contents") if "/Contents" in page else None
+    drawn = [key_of(raw)] if isinstance(raw, generic.IndirectObject) else []
+    contents = resolve(resolver, raw) if raw is not None else None
+    if isinstance(contents, generic.ArrayObject):
+        drawn += [key_of(i) for i in contents.iterate() if isinstance(i, generic.IndirectObject)]
+    return drawn
 
 
 def signature_widget(resolver: RevisionView, key: Key) -> Widget | None:
@@ -390,9 +419,9 @@ def signature_widget(resolver: RevisionView, key: Key) -> Widget | None:
 
 
 def page_section(
-    resolver: RevisionView, budget: Budget, widget_reader: WidgetReader = signature_widget
+    resolver: RevisionView, budget: Budget, page_reader: PageReader = page_part
 ) -> PageSection:
-    return _Pages(resolver, budget, widget_reader).run()
+    return _Pages(resolver, budget, page_reader).run()
 
 
 def _paints(resolver: RevisionView, d: generic.DictionaryObject) -> bool:
