@@ -488,3 +488,38 @@ def test_incremental_structure_equals_a_full_walk_of_every_revision(
     assert any(fresh[r].roles != fresh[r - 1].roles for r in range(1, total))
     # Built from its predecessor, a revision re-expands what it touched, not the document.
     assert incremental_cost < len(expanded) / 2
+
+
+def test_signing_prepared_fields_cuts_edges_without_walking_the_whole_file(
+    base: bytes,
+    contract: ContractDocument,
+    parties: tuple[Signer, Signer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Signing a field prepared with the contract replaces its empty appearance: an edge
+    cut in every revision. Only the first revision is walked whole; the others are
+    carried over, and still equal a walk from nothing (a whole walk per revision made
+    many-party contracts cost n^2)."""
+    pdf = _sign(_sign(base, contract, 0, parties[0]), contract, 1, parties[1])
+    history = ObjectHistory(PdfFileReader(io.BytesIO(pdf), strict=False))
+    whole: list[int] = []
+    walk_whole = Walks._whole
+
+    def counting(self: Walks, revision: int, budget: Budget) -> object:
+        whole.append(revision)
+        return walk_whole(self, revision, budget)
+
+    monkeypatch.setattr(Walks, "_whole", counting)
+    forward = _revision_structures(pdf, range(history.total))
+    assert whole == [0]
+    budget = Budget(ChangePolicy().max_objects, ChangePolicy().time_limit)
+    monkeypatch.undo()
+    fresh = {revision: walk(history.view(revision), budget) for revision in range(history.total)}
+    assert forward == fresh
+    cut = [
+        r
+        for r in range(1, history.total)
+        if set(fresh[r - 1].roles) - set(fresh[r].roles)
+        or any(fresh[r - 1].roles[k] - fresh[r].roles.get(k, set()) for k in fresh[r - 1].roles)
+    ]
+    assert cut, "no revision removed anything: the test would not exercise cut edges"

@@ -78,6 +78,9 @@ class _Walked:
     states: frozenset[State]
     marks: frozenset[State]
     roots: frozenset[State]
+    # Each reached state's parents among the reached states: what tells, when a revision
+    # cuts an edge, whether its target is still reachable another way.
+    parents: dict[State, frozenset[State]]
 
 
 class Walks:
@@ -197,6 +200,7 @@ class Walks:
         start = roots(self.history.view(revision))
         states: set[State] = set()
         marks: set[State] = set()
+        parents: dict[State, set[State]] = {}
         pending = list(start)
         while pending:
             state = pending.pop()
@@ -205,13 +209,20 @@ class Walks:
             states.add(state)
             found = self._expansion(state, revision, budget)
             marks |= found.marks
+            for edge in found.edges:
+                parents.setdefault(edge, set()).add(state)
             pending.extend(found.edges - states)
         roles: dict[Key, set[Role]] = {}
         for key, role in (*states, *marks):
             roles.setdefault(key, set()).add(role)
-        return self._walked_from(revision, budget, roles, states, marks, start)
+        frozen = {state: frozenset(found) for state, found in parents.items()}
+        return self._walked_from(revision, budget, roles, states, marks, start, frozen)
 
     def _extend(self, before: _Walked, revision: int, budget: Budget) -> _Walked:
+        """``before`` carried to ``revision``: new edges walked on from; cut edges
+        followed by a reachability check of what hangs below them only, not of the
+        document (signing a prepared field replaces its empty appearance: one cut edge
+        per revision, which made every revision a whole walk)."""
         start = roots(self.history.view(revision))
         if before.roots - start:
             return self._whole(revision, budget)
@@ -222,14 +233,21 @@ class Walks:
             for state in self._readers.get(key, ())
             if state in before.states
         }
+        parents = dict(before.parents)
         edges = set(start - before.roots)
+        cut: set[State] = set()
         marks: set[State] = set()
         for state in stale:
             old = self._expansion(state, revision - 1, budget)
             new = self._expansion(state, revision, budget)
-            if old.edges - new.edges or old.marks - new.marks:
+            if old.marks - new.marks:
                 return self._whole(revision, budget)
-            edges |= new.edges - old.edges
+            for edge in old.edges - new.edges:
+                parents[edge] = parents[edge] - {state}
+                cut.add(edge)
+            for edge in new.edges - old.edges:
+                parents[edge] = parents.get(edge, frozenset()) | {state}
+                edges.add(edge)
             marks |= new.marks - old.marks
         states = set(before.states)
         pending = list(edges - states)
@@ -240,11 +258,65 @@ class Walks:
             states.add(state)
             found = self._expansion(state, revision, budget)
             marks |= found.marks
+            for edge in found.edges:
+                parents[edge] = parents.get(edge, frozenset()) | {state}
             pending.extend(found.edges - states)
+        gone = self._unreachable(cut, states, start, parents, revision, budget)
+        if any(self._expansion(state, revision, budget).marks for state in gone):
+            return self._whole(revision, budget)
         roles = dict(before.structure.roles)
         for key, role in chain(states - before.states, marks - before.marks):
             roles[key] = roles.get(key, set()) | {role}
-        return self._walked_from(revision, budget, roles, states, before.marks | marks, start)
+        for state in gone:
+            states.discard(state)
+            for edge in self._expansion(state, revision, budget).edges:
+                if edge in parents:
+                    parents[edge] = parents[edge] - {state}
+            parents.pop(state, None)
+        all_marks = before.marks | marks
+        for key, role in gone:
+            if (key, role) not in all_marks:
+                remaining = roles[key] - {role}
+                if remaining:
+                    roles[key] = remaining
+                else:
+                    del roles[key]
+        return self._walked_from(revision, budget, roles, states, all_marks, start, parents)
+
+    def _unreachable(
+        self,
+        cut: set[State],
+        states: set[State],
+        start: frozenset[State],
+        parents: dict[State, frozenset[State]],
+        revision: int,
+        budget: Budget,
+    ) -> set[State]:
+        """The states only the cut edges led to. Everything below a cut edge is
+        suspect; a suspect stays if a parent outside the suspects (reached without any
+        cut edge) or a root leads to it, directly or through other suspects."""
+        suspects: set[State] = set()
+        pending = [state for state in cut if state in states]
+        while pending:
+            state = pending.pop()
+            if state in suspects:
+                continue
+            suspects.add(state)
+            edges = self._expansion(state, revision, budget).edges
+            pending.extend(edge for edge in edges if edge in states)
+        kept = {
+            state
+            for state in suspects
+            if state in start or any(p not in suspects for p in parents.get(state, ()))
+        }
+        pending = list(kept)
+        while pending:
+            state = pending.pop()
+            for edge in self._expansion(state, revision, budget).edges:
+                if edge in suspects and edge not in kept:
+                    kept.add(edge)
+                    pending.append(edge)
+        return suspects - kept
 
     def _walked_from(
         self,
@@ -254,6 +326,7 @@ class Walks:
         states: Iterable[State],
         marks: Iterable[State],
         start: frozenset[State],
+        parents: dict[State, frozenset[State]],
     ) -> _Walked:
         section = self._section(revision, budget)
         structure = Structure(
@@ -263,7 +336,7 @@ class Walks:
             list(section.widgets),
             dict(section.page_of),
         )
-        return _Walked(structure, frozenset(states), frozenset(marks), start)
+        return _Walked(structure, frozenset(states), frozenset(marks), start, parents)
 
 
 def walk(resolver: RevisionView, budget: Budget) -> Structure:
