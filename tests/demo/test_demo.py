@@ -20,7 +20,7 @@ from sealbridge.demo.scenario import DemoResult, run_demo
 from sealbridge.service import audit
 from sealbridge.service.db.models import AuditEvent
 from sealbridge.service.db.store import Store
-from sealbridge.verify.cms import is_national
+from sealbridge.verify.pades_status import is_national
 from sealbridge.verify.report.model import Indication, SignatureKind
 
 Y, N = True, False

@@ -10,7 +10,7 @@ import io
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from sealbridge.authority.server import AuthorityServer
 from sealbridge.crypto.algorithms import KeyKind
+from sealbridge.crypto.keys import generate_key
 from sealbridge.documents.pdf.appearance import render_signature_block
 from sealbridge.documents.pdf.contract import ContractDocument, ContractParty, build_contract
 from sealbridge.documents.pdf.sign import (
@@ -30,7 +31,10 @@ from sealbridge.documents.pdf.sign import (
     sign_pdf,
 )
 from sealbridge.documents.pdf.sm2 import dual_sign_pdf
-from sealbridge.verify.pdf import verify_pdf
+from sealbridge.pki import profiles
+from sealbridge.pki.issuer import CertificateAuthority
+from sealbridge.pki.names import ca_name
+from sealbridge.verify.pdf import federation_context, verify_pdf
 from sealbridge.verify.report.model import Indication, SignatureKind
 from support.cms_world import World, build_world
 from support.pki import Signer
@@ -147,7 +151,8 @@ def test_our_verifier_passes_and_recognises(sm2_signed: bytes, world: World) -> 
         "HK": True,
         "MO": False,
     }
-    assert any("covers the whole file" in line for line in sig.details)
+    coverage = next(c for c in sig.checks if c.name == "coverage")
+    assert coverage.indication is Indication.TOTAL_PASSED, coverage.detail
 
 
 def test_tampering_fails(sm2_signed: bytes, world: World) -> None:
@@ -218,3 +223,47 @@ def test_dual_signing_needs_one_party_and_the_right_keys(
         dual_sign_pdf(contract.pdf, ecdsa, ecdsa, _stamp(contract), B_B)
     with pytest.raises(PdfSigningError, match="RSA or ECDSA"):
         dual_sign_pdf(contract.pdf, sm2, sm2, _stamp(contract), B_B)
+
+
+def test_sm2_signer_under_an_issuing_ca_chains_to_the_listed_root(
+    world: World, contract: ContractDocument
+) -> None:
+    """The mainland's CAs issue from a subordinate CA under the root a trust list names.
+    The SM2 path goes through the same RFC 5280 validation as RSA and ECDSA (SM2 checked
+    by our signature validator inside pyhanko-certvalidator), so the issuing CA carried
+    in the signature links the signer to the listed root, its SM2-signed revocation
+    data is checked, and a chain broken by a wrong SM2 signature is refused."""
+    root = world.sm2_ca
+    issuing_key = generate_key(KeyKind.SM2)
+    issuing = CertificateAuthority(
+        certificate=root.issue(
+            ca_name("SZ Issuing SM2 CA", "SealBridge Test", "CN"),
+            issuing_key.public_key_info,
+            profiles.SUB_CA,
+            not_before=world.now - timedelta(days=60),
+        ),
+        key=issuing_key,
+    )
+    signer = world.issue(issuing, KeyKind.SM2, "深圳市二级签发示例有限公司")
+    identity = PdfSignerIdentity(signer.key, signer.certificate, (issuing.certificate,))
+    signed = sign_pdf(contract.pdf, identity, _stamp(contract), B_B)
+    # The issuing CA names the root's OCSP responder: its status is fetched, SM2-signed.
+    context = federation_context(world.federation)
+    (sig,) = verify_pdf(
+        signed, "sub.pdf", world.federation, JURISDICTIONS, context=context
+    ).signatures
+    assert sig.kind is SignatureKind.CMS
+    assert (sig.indication, sig.sub_indication) == (Indication.TOTAL_PASSED, None), sig.details
+    assert len(sig.chain) == 3 and "SZ Issuing SM2 CA" in sig.chain[1]
+    assert sig.recognition["SZ"].recognised is True
+
+    impostor_key = generate_key(KeyKind.SM2)
+    impostor = CertificateAuthority(certificate=issuing.certificate, key=impostor_key)
+    forged = world.issue(impostor, KeyKind.SM2, "深圳市冒名示例有限公司")
+    identity = PdfSignerIdentity(forged.key, forged.certificate, (issuing.certificate,))
+    signed = sign_pdf(contract.pdf, identity, _stamp(contract), B_B)
+    (sig,) = verify_pdf(
+        signed, "forged.pdf", world.federation, JURISDICTIONS, context=context
+    ).signatures
+    assert sig.indication is not Indication.TOTAL_PASSED
+    assert sig.recognition["SZ"].recognised is not True

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from asn1crypto import x509
+from asn1crypto import algos, keys, x509
+from cryptography.exceptions import InvalidSignature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import (
@@ -33,6 +34,16 @@ from pyhanko_certvalidator.errors import (
     ValidationError,
 )
 from pyhanko_certvalidator.path import ValidationPath
+from pyhanko_certvalidator.sig_validate import (
+    DEFAULT_VALIDATION_CONTEXT,
+    DefaultSignatureValidator,
+    SignatureValidationContext,
+    SignatureValidator,
+)
+
+from sealbridge.crypto import sm2
+from sealbridge.crypto.verify import verify_signature
+from sealbridge.errors import SealBridgeError
 
 
 class Usage(Enum):
@@ -79,6 +90,38 @@ class ChainOutcome:
     def valid(self) -> bool:
         return self.problem is None and self.path is not None
 
+
+class NationalSignatures(SignatureValidator):
+    """certvalidator's signature checks, with SM2 (GM/T 0003, Z_A over the default
+    signer ID) added: ``cryptography`` has no SM2, so without this an SM2 certificate,
+    CRL or OCSP response could not be checked and the mainland's chains needed a path
+    validation of their own."""
+
+    def __init__(self) -> None:
+        self._default = DefaultSignatureValidator()
+
+    def validate_signature(
+        self,
+        signature: bytes,
+        signed_data: bytes,
+        public_key_info: keys.PublicKeyInfo,
+        signature_algorithm: algos.SignedDigestAlgorithm,
+        context: SignatureValidationContext = DEFAULT_VALIDATION_CONTEXT,
+    ) -> None:
+        if signature_algorithm["algorithm"].native in ("sm2_sm3", "sm2") or sm2.is_sm2_key(
+            public_key_info
+        ):
+            try:
+                verify_signature(public_key_info, signature_algorithm, signed_data, signature)
+            except SealBridgeError as exc:
+                raise InvalidSignature(str(exc)) from exc
+            return
+        self._default.validate_signature(
+            signature, signed_data, public_key_info, signature_algorithm, context
+        )
+
+
+NATIONAL_SIGNATURES = NationalSignatures()
 
 ChainValidator = Callable[[x509.Certificate, Iterable[x509.Certificate], Usage], ChainOutcome]
 

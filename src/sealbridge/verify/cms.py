@@ -1,14 +1,9 @@
-"""CMS signatures checked by SealBridge itself: SM2 ones in PDFs, and detached CMS files.
+"""Detached CMS signature files (``.p7s``) over given content, RSA, ECDSA or SM2.
 
-pyHanko and pyhanko-certvalidator cannot check SM2 (``cryptography`` has no SM2), so a
-PDF signature made with SM2 and SM3 is verified here, step by step, the way
-``verify.seal`` verifies a stamp: the /ByteRange covers its revision, the message-digest
-attribute is the SM3 digest of those bytes, the SM2 signature (Z_A with the default
-signer ID) covers the signed attributes, signing-certificate-v2 names the certificate
-that signed, the certificate chains to a federation CA (``seal_chain.build_chain``) and
-was not revoked; recognition is then decided by ``TrustView`` under the e-signature
-scope. The same steps serve a detached CMS file (``.p7s``) over given content with RSA,
-ECDSA or SM2, so one report vocabulary covers both.
+The CMS itself meets ``verify.cades``'s checks, as a PDF signature does; CAdES also
+requires the signing-certificate-v2 attribute. The certificate then chains to a
+federation CA (``seal_chain.build_chain``, the steps a stamp's signer goes through) and
+was not revoked; recognition is decided by ``TrustView`` under the e-signature scope.
 """
 
 from __future__ import annotations
@@ -18,9 +13,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from asn1crypto import cms, x509
-from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from sealbridge.errors import MalformedInput
 from sealbridge.seals.decode import ASN1_ERRORS
@@ -37,11 +29,8 @@ from sealbridge.verify.cades import (
     signature_timestamp,
     signing_time,
 )
-from sealbridge.verify.later import LaterRevisions
-from sealbridge.verify.pades_status import signed_ranges
 from sealbridge.verify.recognition import recognition_by_jurisdiction
 from sealbridge.verify.report.model import (
-    Check,
     Indication,
     Recognition,
     SignatureKind,
@@ -61,69 +50,7 @@ from sealbridge.verify.seal_chain import (
 )
 
 SIGNER = "signer certificate"
-_NATIONAL = frozenset({"sm3", "sm2", "sm2_sm3"})
 _DIGESTS = frozenset({"sha256", "sha384", "sha512", "sm3"})
-
-
-def is_national(sig: EmbeddedPdfSignature) -> bool:
-    """Whether a PDF signature uses SM2/SM3, which only this module can check."""
-    try:
-        info = sig.signer_info
-        names = {
-            info["digest_algorithm"]["algorithm"].native,
-            info["signature_algorithm"]["algorithm"].native,
-        }
-    except ASN1_ERRORS:
-        return False
-    return bool(names & _NATIONAL)
-
-
-def verify_pdf_cms(
-    sig: EmbeddedPdfSignature,
-    index: int,
-    federation: Federation,
-    jurisdictions: Sequence[str],
-    later: LaterRevisions,
-    *,
-    revocation: RevocationSource | None = None,
-    at: datetime | None = None,
-) -> SignatureReport:
-    """One signature of a PDF (typically SM2), checked without pyHanko's crypto; what
-    later revisions did is judged by ``verify.changes`` as for every other signature."""
-    validated = _aware(at)
-    # A plain str: pyHanko's string objects keep a reference to the whole document,
-    # which made every report a worker sent back carry the PDF with it.
-    sig_id = str(sig.field_name) if sig.field_name else f"signature-{index + 1}"
-    coverage = _coverage(sig)
-    ranges = signed_ranges(sig)
-    claimed = _claimed_time(sig)
-    extra = [coverage, *(_finding(check) for check in later.checks)]
-    report = _verify(
-        bytes(sig.pkcs7_content),  # zero padding after the DER is ignored when parsed
-        ranges,
-        federation,
-        jurisdictions,
-        revocation=revocation,
-        validated=validated,
-        claimed=claimed,
-        kind=SignatureKind.CMS,
-        sig_id=sig_id,
-        before=tuple(extra),
-    )
-    return SignatureReport(
-        id=report.id,
-        kind=report.kind,
-        signer=report.signer,
-        signing_time=report.signing_time,
-        indication=report.indication,
-        sub_indication=report.sub_indication,
-        modified_after_signing=later.modified,
-        changes=later.lines,
-        level=report.level,
-        chain=report.chain,
-        details=report.details,
-        recognition=report.recognition,
-    )
 
 
 def verify_detached_cms(
@@ -150,10 +77,7 @@ def verify_detached_cms(
         jurisdictions,
         revocation=revocation,
         validated=validated,
-        claimed=None,
-        kind=SignatureKind.CMS,
         sig_id=name,
-        before=(),
     )
     return ValidationReport(
         file=name,
@@ -171,32 +95,17 @@ def _verify(
     *,
     revocation: RevocationSource | None,
     validated: datetime,
-    claimed: datetime | None,
-    kind: SignatureKind,
     sig_id: str,
-    before: tuple[Finding, ...],
 ) -> SignatureReport:
     try:
         signed = _parse(container)
     except SignerCertificateMissing as exc:
         finding = indeterminate("signer-certificate", exc.reason, "NO_SIGNING_CERTIFICATE_FOUND")
-        return _report(
-            sig_id,
-            kind,
-            "unknown",
-            claimed,
-            (*before, finding),
-            (),
-            federation,
-            jurisdictions,
-            None,
-        )
+        return _report(sig_id, "unknown", None, (finding,), (), federation, jurisdictions, None)
     except MalformedInput as exc:
         finding = failed("parse", str(exc), "FORMAT_FAILURE")
-        return _report(
-            sig_id, kind, "unknown", None, (*before, finding), (), federation, jurisdictions, None
-        )
-    findings: list[Finding] = [*before, passed("parse", _describe(signed))]
+        return _report(sig_id, "unknown", None, (finding,), (), federation, jurisdictions, None)
+    findings: list[Finding] = [passed("parse", _describe(signed))]
     certificate = signed.signer
     subject = certificate.subject
     signer = str(subject.native.get("common_name") or subject.human_friendly)
@@ -209,7 +118,7 @@ def _verify(
     findings.append(timestamp)
     if proof is not None:
         moment = Moment(proof, True, validated, "timestamp time")
-    elif claimed is not None or (claimed := _signing_time_attribute(signed)) is not None:
+    elif (claimed := _signing_time_attribute(signed)) is not None:
         moment = Moment(claimed, False, validated, "claimed signing time")
     else:
         moment = Moment(validated, False, validated, "validation time")
@@ -221,7 +130,6 @@ def _verify(
     level = "B-T" if proof is not None else "B-B"
     return _report(
         sig_id,
-        kind,
         signer,
         moment.at,
         tuple(findings),
@@ -234,7 +142,6 @@ def _verify(
 
 def _report(
     sig_id: str,
-    kind: SignatureKind,
     signer: str,
     when: datetime | None,
     findings: tuple[Finding, ...],
@@ -258,7 +165,7 @@ def _report(
     )
     return SignatureReport(
         id=sig_id,
-        kind=kind,
+        kind=SignatureKind.CMS,
         signer=signer,
         signing_time=when,
         indication=indication,
@@ -361,40 +268,6 @@ def _timestamp(
         return passed(check.step, f"{check.detail}; its TSA is trusted"), result.time
     detail = f"{check.detail}; its time proves nothing here: {tsa.finding.check.detail}"
     return passed(check.step, detail), None
-
-
-def _coverage(sig: EmbeddedPdfSignature) -> Finding:
-    try:
-        coverage = sig.evaluate_signature_coverage()
-        # Kept on the signature, where pyHanko's modification analysis looks for it.
-        sig.coverage = coverage  # type: ignore[assignment]  # pyHanko declares it None
-    except (PdfError, *ASN1_ERRORS) as exc:
-        return failed("coverage", f"byte range cannot be evaluated: {exc}", "FORMAT_FAILURE")
-    if coverage is SignatureCoverageLevel.ENTIRE_FILE:
-        return passed("coverage", "the byte range covers the whole file")
-    if coverage is SignatureCoverageLevel.ENTIRE_REVISION:
-        return passed("coverage", "the byte range covers the whole file up to its revision")
-    level = coverage.name if coverage is not None else "unknown"
-    return failed(
-        "coverage",
-        f"the byte range does not cover the revision ({level})",
-        "FORMAT_FAILURE",
-    )
-
-
-def _claimed_time(sig: EmbeddedPdfSignature) -> datetime | None:
-    try:
-        return sig.self_reported_timestamp
-    except (PdfError, *ASN1_ERRORS):
-        return None
-
-
-def _finding(check: Check) -> Finding:
-    if check.indication is Indication.TOTAL_FAILED:
-        return failed(check.name, check.detail, check.sub_indication or "SIG_CONSTRAINTS_FAILURE")
-    if check.indication is Indication.INDETERMINATE:
-        return indeterminate(check.name, check.detail, check.sub_indication or "FORMAT_FAILURE")
-    return passed(check.name, check.detail)
 
 
 def _aware(at: datetime | None) -> datetime:

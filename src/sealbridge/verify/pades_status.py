@@ -32,6 +32,8 @@ from sealbridge.verify.cades import (
 )
 from sealbridge.verify.chain import ChainOutcome, ChainValidator, Usage
 
+_NATIONAL = frozenset({"sm3", "sm2", "sm2_sm3"})
+
 
 @dataclass(frozen=True)
 class PadesStatus:
@@ -114,6 +116,19 @@ def check_pdf_signature(
         signer=signed.signer,
         digest_algorithm=signed.digest_algorithm,
     )
+
+
+def is_national(sig: EmbeddedPdfSignature) -> bool:
+    """Whether a PDF signature uses SM2/SM3: checked like any other, reported as CMS."""
+    try:
+        info = sig.signer_info
+        names = {
+            info["digest_algorithm"]["algorithm"].native,
+            info["signature_algorithm"]["algorithm"].native,
+        }
+    except ASN1_ERRORS:
+        return False
+    return bool(names & _NATIONAL)
 
 
 def signed_ranges(sig: EmbeddedPdfSignature) -> tuple[memoryview, ...]:

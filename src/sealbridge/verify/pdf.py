@@ -36,6 +36,7 @@ from sealbridge.trust.view import Federation
 from sealbridge.verify import pades_checks
 from sealbridge.verify.cades import SignerCertificateMissing
 from sealbridge.verify.chain import (
+    NATIONAL_SIGNATURES,
     NO_CHAIN,
     ChainOutcome,
     Usage,
@@ -44,9 +45,8 @@ from sealbridge.verify.chain import (
 )
 from sealbridge.verify.changes import ChangePolicy
 from sealbridge.verify.changes.analyse import StructureCache
-from sealbridge.verify.cms import is_national, verify_pdf_cms
 from sealbridge.verify.later import LaterRevisions, later_revisions
-from sealbridge.verify.pades_status import PadesStatus, check_pdf_signature
+from sealbridge.verify.pades_status import PadesStatus, check_pdf_signature, is_national
 from sealbridge.verify.recognition import recognition_by_jurisdiction
 from sealbridge.verify.report.model import (
     Indication,
@@ -55,7 +55,6 @@ from sealbridge.verify.report.model import (
     SignatureReport,
     ValidationReport,
 )
-from sealbridge.verify.revocation import OcspRevocationSource, RevocationSource
 
 
 @dataclass(frozen=True)
@@ -116,6 +115,7 @@ def federation_context(
             allow_fetching=fetch and not embedded_only,
             revocation_mode="hard-fail",
             moment=at,
+            signature_validator=NATIONAL_SIGNATURES,
         )
 
     return make
@@ -129,18 +129,14 @@ def verify_pdf(
     *,
     context: ContextFactory | None = None,
     attachment_verifier: AttachmentVerifier | None = None,
-    revocation: RevocationSource | None = None,
     password: str | None = None,
     changes: ChangePolicy | None = None,
 ) -> ValidationReport:
-    """Every signature of ``data``; SM2 ones, whose paths certvalidator cannot check, by
-    ``verify.cms``.
-
-    ``revocation`` answers for those SM2 signatures (default: the OCSP responders their
-    certificates name); pyHanko's own path fetches what ``context`` allows. Files whose
-    cross-reference data is broken are read through ``documents.pdf.reader``, which
-    repairs only what no signature covers or what the bytes leave no doubt about; the
-    repairs are listed in the report's notes.
+    """Every signature of ``data``, RSA, ECDSA and SM2 alike; revocation data is the
+    document's own and what ``context`` allows fetching. Files whose cross-reference data
+    is broken are read through ``documents.pdf.reader``, which repairs only what no
+    signature covers or what the bytes leave no doubt about; the repairs are listed in
+    the report's notes.
     """
     # Objects are parsed as they are read (not all up front, which cost a third of a
     # one-signature verification); a hostile nesting met on the way is a typed error.
@@ -151,7 +147,7 @@ def verify_pdf(
             federation,
             jurisdictions,
             open_pdf(data, password=password, scan=False),
-            _Options(context, attachment_verifier, revocation, changes or ChangePolicy()),
+            _Options(context, attachment_verifier, changes or ChangePolicy()),
         )
     except RecursionError as exc:
         raise MalformedInput("PDF", "objects are nested too deeply to read") from exc
@@ -161,7 +157,6 @@ def verify_pdf(
 class _Options:
     context: ContextFactory | None
     attachment_verifier: AttachmentVerifier | None
-    revocation: RevocationSource | None
     changes: ChangePolicy
 
 
@@ -211,20 +206,9 @@ def _reports(
     last_doc_ts = max(
         (i for i, s in enumerate(embedded) if s.sig_object_type == "/DocTimeStamp"), default=-1
     )
-    revocation = options.revocation
     for index, sig in enumerate(embedded):
         later = later_revisions(data, sig, options.changes, structures)
-        if is_national(sig):
-            report = verify_pdf_cms(
-                sig,
-                index,
-                federation,
-                jurisdictions,
-                later,
-                revocation=revocation if revocation is not None else OcspRevocationSource(),
-            )
-        else:
-            report = _verify_one(sig, index, federation, jurisdictions, chains, later)
+        report = _verify_one(sig, index, federation, jurisdictions, chains, later)
         if report.kind is SignatureKind.PADES and report.level == "B-T" and dss is not None:
             report = replace(report, level="B-LTA" if last_doc_ts > index else "B-LT")
         reports.append(report)
@@ -287,7 +271,14 @@ def _verify_one(
     later: LaterRevisions,
 ) -> SignatureReport:
     is_doc_ts = sig.sig_object_type == "/DocTimeStamp"
-    kind = SignatureKind.DOC_TIMESTAMP if is_doc_ts else SignatureKind.PADES
+    # SM2 with SM3 is outside the PAdES baseline's algorithms: reported as plain CMS.
+    kind = (
+        SignatureKind.DOC_TIMESTAMP
+        if is_doc_ts
+        else SignatureKind.CMS
+        if is_national(sig)
+        else SignatureKind.PADES
+    )
     # A plain str: pyHanko's string objects keep a reference to the whole document,
     # which made every report a worker sent back carry the PDF with it.
     sig_id = str(sig.field_name) if sig.field_name else f"signature-{index + 1}"
@@ -321,7 +312,7 @@ def _verify_one(
         level = "B-T" if status.timestamp is not None else "B-B"
     worst = next((c for c in checks if c.indication is indication), None)
     recognition = {}
-    if kind is SignatureKind.PADES:
+    if kind is not SignatureKind.DOC_TIMESTAMP:
         reason = f": {worst.detail}" if worst else ""
         recognition = recognition_by_jurisdiction(
             federation,
