@@ -120,8 +120,7 @@ def _cms(data: bytes, name: str, v: Verifiers) -> ValidationReport:
         name,
         v.federation,
         v.jurisdictions,
-        at=v.at,
-        revocation=v.revocation,
+        context=v.pdf_context,
     )
 
 

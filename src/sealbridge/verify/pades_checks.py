@@ -17,7 +17,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from sealbridge.verify.chain import EXPIRED, MISSING_REVOCATION, NO_CHAIN, ChainOutcome
 from sealbridge.verify.changes import ChangeAnalysis, Verdict
-from sealbridge.verify.pades_status import PadesStatus
+from sealbridge.verify.pades_status import SignatureStatus
 from sealbridge.verify.report.model import Check, Constraint, Indication
 
 _PASSED = Indication.TOTAL_PASSED
@@ -25,8 +25,9 @@ _FAILED = Indication.TOTAL_FAILED
 _OPEN = Indication.INDETERMINATE
 
 
-def status_checks(status: PadesStatus) -> list[Check]:
-    """Integrity, value, coverage, chain (with revocation) and timestamp, in that order."""
+def status_checks(status: SignatureStatus, *, in_pdf: bool = True) -> list[Check]:
+    """Integrity, value, coverage (of a PDF's byte range), chain (with revocation) and
+    timestamp, in that order."""
     integrity = status.integrity
     checks = [
         _check(
@@ -43,7 +44,7 @@ def status_checks(status: PadesStatus) -> list[Check]:
             f"the signature is invalid: {integrity.detail}",
             "SIG_CRYPTO_FAILURE",
         ),
-        _coverage(status.coverage),
+        *([_coverage(status.coverage)] if in_pdf else []),
         _chain(status.chain),
     ]
     if not status.document_timestamp:
@@ -170,7 +171,7 @@ def _chain(chain: ChainOutcome) -> Check:
     )
 
 
-def _timestamp(status: PadesStatus) -> Check:
+def _timestamp(status: SignatureStatus) -> Check:
     stamp = status.timestamp
     if stamp is None:
         return Check(

@@ -36,8 +36,9 @@ _NATIONAL = frozenset({"sm3", "sm2", "sm2_sm3"})
 
 
 @dataclass(frozen=True)
-class PadesStatus:
-    """What was found for one signature (or document timestamp) of a PDF.
+class SignatureStatus:
+    """What was found for one signature (or document timestamp) of a PDF, or for a
+    detached CMS signature (whose ``coverage`` is ``None``: it has no byte range).
 
     ``timestamp`` is the signature's timestamp token (``None`` for PAdES B-B and for a
     document timestamp, whose own time is ``time``).
@@ -66,7 +67,7 @@ class PadesStatus:
 
 def check_pdf_signature(
     sig: EmbeddedPdfSignature, chains: ChainValidator, known: Sequence[x509.Certificate] = ()
-) -> PadesStatus:
+) -> SignatureStatus:
     """Check ``sig``; certificates a CMS names but does not carry are looked for in
     ``known`` (the DSS, the trust lists). ``MalformedInput`` when its CMS cannot be read
     at all, ``SignerCertificateMissing`` when its signer's certificate is nowhere."""
@@ -76,7 +77,7 @@ def check_pdf_signature(
     if sig.sig_object_type == "/DocTimeStamp":
         outcome = check_token(content, signed_bytes, chains, "the document timestamp", known)
         signed = read_signed_data(content, "document timestamp", known)
-        return PadesStatus(
+        return SignatureStatus(
             document_timestamp=True,
             integrity=outcome.integrity,
             coverage=coverage,
@@ -105,7 +106,7 @@ def check_pdf_signature(
                 token, digest_of((signed.signature,)), chains, "the signature timestamp", known
             )
         )
-    return PadesStatus(
+    return SignatureStatus(
         document_timestamp=False,
         integrity=integrity,
         coverage=coverage,

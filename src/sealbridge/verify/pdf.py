@@ -31,13 +31,10 @@ from pyhanko_certvalidator.path import ValidationPath
 
 from sealbridge.documents.pdf.reader import OpenedPdf, open_pdf
 from sealbridge.errors import MalformedInput
-from sealbridge.trust.model import Scope
 from sealbridge.trust.view import Federation
 from sealbridge.verify import pades_checks
-from sealbridge.verify.cades import SignerCertificateMissing
 from sealbridge.verify.chain import (
     NATIONAL_SIGNATURES,
-    NO_CHAIN,
     ChainOutcome,
     Usage,
     run_to_completion,
@@ -46,11 +43,9 @@ from sealbridge.verify.chain import (
 from sealbridge.verify.changes import ChangePolicy
 from sealbridge.verify.changes.analyse import StructureCache
 from sealbridge.verify.later import LaterRevisions, later_revisions
-from sealbridge.verify.pades_status import PadesStatus, check_pdf_signature, is_national
-from sealbridge.verify.recognition import recognition_by_jurisdiction
+from sealbridge.verify.outcome import signature_report, unverifiable_report
+from sealbridge.verify.pades_status import check_pdf_signature, is_national
 from sealbridge.verify.report.model import (
-    Indication,
-    Recognition,
     SignatureKind,
     SignatureReport,
     ValidationReport,
@@ -285,72 +280,6 @@ def _verify_one(
     try:
         status = check_pdf_signature(sig, chains, chains.known)
     except MalformedInput as exc:
-        # EN 319 102-1: a signer certificate that cannot be found leaves the signature
-        # undecided; a CMS that cannot be read fails it.
-        missing = isinstance(exc, SignerCertificateMissing)
-        return SignatureReport(
-            id=sig_id,
-            kind=kind,
-            signer="unknown",
-            signing_time=None,
-            indication=Indication.INDETERMINATE if missing else Indication.TOTAL_FAILED,
-            sub_indication="NO_SIGNING_CERTIFICATE_FOUND" if missing else "FORMAT_FAILURE",
-            modified_after_signing=later.modified,
-            changes=later.lines,
-            details=(f"cannot validate: {exc.reason}",),
-            recognition={
-                j: Recognition(None if missing else False, "signature cannot be validated")
-                for j in jurisdictions
-            },
-        )
+        return unverifiable_report(sig_id, kind, exc, jurisdictions, later)
     checks = pades_checks.status_checks(status) + list(later.checks)
-    indication, sub = pades_checks.verdict(checks)
-    when = status.best_signature_time
-    path = list(status.chain.path or ())
-    level = None
-    if not is_doc_ts:
-        level = "B-T" if status.timestamp is not None else "B-B"
-    worst = next((c for c in checks if c.indication is indication), None)
-    recognition = {}
-    if kind is not SignatureKind.DOC_TIMESTAMP:
-        reason = f": {worst.detail}" if worst else ""
-        recognition = recognition_by_jurisdiction(
-            federation,
-            jurisdictions,
-            path=path,
-            at=when or datetime.now(UTC),
-            scope=Scope.E_SIGNATURE,
-            outcome=(indication, sub),
-            failed=f"signature is {indication.value}/{sub}{reason}",
-            unchained=(
-                Recognition(False, "no chain to any service on a federation trust list")
-                if sub == NO_CHAIN
-                else Recognition(None, f"chain could not be validated: {sub}")
-            ),
-            what="signature",
-        )
-    return SignatureReport(
-        id=sig_id,
-        kind=kind,
-        signer=_signer_name(status),
-        signing_time=when,
-        indication=indication,
-        sub_indication=sub,
-        modified_after_signing=later.modified,
-        changes=later.lines,
-        level=level,
-        chain=tuple(c.subject.human_friendly for c in path),
-        details=tuple(pades_checks.line(c) for c in checks),
-        recognition=recognition,
-        checks=tuple(checks),
-        digest_algorithm=status.digest_algorithm,
-        public_key=pades_checks.public_key_label(status.signer.public_key),
-    )
-
-
-def _signer_name(status: PadesStatus) -> str:
-    try:
-        subject = status.signer.subject
-        return str(subject.native.get("common_name") or subject.human_friendly)
-    except (ValueError, KeyError, AttributeError):
-        return "unknown"
+    return signature_report(sig_id, kind, status, checks, federation, jurisdictions, later)
