@@ -21,22 +21,17 @@ from sealbridge.trust.view import Federation
 from sealbridge.verify import pades_checks
 from sealbridge.verify.cades import (
     SignedCms,
-    check_integrity,
-    check_token,
     digest_of,
     read_signed_data,
-    signature_timestamp,
-    signing_time,
 )
 from sealbridge.verify.chain import (
     ChainOutcome,
-    ChainValidator,
     Usage,
     run_to_completion,
     validate_chain,
 )
 from sealbridge.verify.outcome import signature_report, unverifiable_report
-from sealbridge.verify.pades_status import SignatureStatus
+from sealbridge.verify.pades_status import signature_status
 from sealbridge.verify.pdf import ContextFactory, federation_context
 from sealbridge.verify.report.model import Check, Indication, SignatureKind, ValidationReport
 
@@ -67,7 +62,9 @@ def verify_detached_cms(
     try:
         try:
             signed = _parse(signed_data)
-            status = _status(signed, content, chains, federation)
+            status = signature_status(
+                signed, digest_of((content,)), chains, federation.all_certificates()
+            )
         except MalformedInput as exc:
             report = unverifiable_report(name, SignatureKind.CMS, exc, jurisdictions)
         else:
@@ -109,40 +106,6 @@ def _parse(signed_data: cms.SignedData) -> SignedCms:
     if attached:
         raise MalformedInput("CMS signature", "content is attached, not detached")
     return signed
-
-
-def _status(
-    signed: SignedCms, content: bytes, chains: ChainValidator, federation: Federation
-) -> SignatureStatus:
-    integrity = check_integrity(signed, digest_of((content,)), "data")
-    chain = (
-        chains(signed.signer, signed.certificates, Usage.SIGNING)
-        if integrity.intact and integrity.valid
-        else ChainOutcome(None, None, f"not validated: {integrity.detail}")
-    )
-    token = signature_timestamp(signed)
-    stamp = (
-        None
-        if token is None
-        else check_token(
-            token,
-            digest_of((signed.signature,)),
-            chains,
-            "the signature timestamp",
-            federation.all_certificates(),
-        )
-    )
-    return SignatureStatus(
-        document_timestamp=False,
-        integrity=integrity,
-        coverage=None,
-        chain=chain,
-        timestamp=stamp,
-        time=None,
-        claimed=signing_time(signed),
-        signer=signed.signer,
-        digest_algorithm=signed.digest_algorithm,
-    )
 
 
 def _signing_certificate(signed: SignedCms) -> Check:

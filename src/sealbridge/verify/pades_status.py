@@ -9,7 +9,7 @@ that ``pades_checks`` turns into the report's checks; what later revisions did i
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +22,7 @@ from sealbridge.errors import MalformedInput
 from sealbridge.seals.decode import ASN1_ERRORS
 from sealbridge.verify.cades import (
     Integrity,
+    SignedCms,
     TokenOutcome,
     check_integrity,
     check_token,
@@ -89,7 +90,20 @@ def check_pdf_signature(
             digest_algorithm=signed.digest_algorithm,
         )
     signed = read_signed_data(content, "PDF signature", known)
-    integrity = check_integrity(signed, signed_bytes, "data")
+    return signature_status(signed, signed_bytes, chains, known, coverage)
+
+
+def signature_status(
+    signed: SignedCms,
+    content_digest: Callable[[str], bytes],
+    chains: ChainValidator,
+    known: Sequence[x509.Certificate],
+    coverage: SignatureCoverageLevel | None = None,
+) -> SignatureStatus:
+    """A signature (not a document timestamp) over what ``content_digest`` digests: its
+    CMS, its signer's path, and its timestamp token if it has one; ``coverage`` is the
+    PDF byte range's, ``None`` for a detached signature."""
+    integrity = check_integrity(signed, content_digest, "data")
     if integrity.intact and integrity.valid:
         chain = chains(signed.signer, signed.certificates, Usage.SIGNING)
     else:
