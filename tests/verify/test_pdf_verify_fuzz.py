@@ -10,6 +10,7 @@ import random
 from datetime import date
 
 import pytest
+from asn1crypto import cms
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -115,3 +116,43 @@ def test_random_mutations(signed: tuple[bytes, Federation], seed: int) -> None:
 )
 def test_arbitrary_bytes(signed: tuple[bytes, Federation], raw: bytes) -> None:
     _check(b"", b"%PDF-1.7\n" + raw, -1, signed[1])
+
+
+def test_mutations_inside_the_signature_container(signed: tuple[bytes, Federation]) -> None:
+    """/Contents is outside the byte range: anyone can rewrite the CMS it holds, and its
+    certificate bag and unsigned attributes are signed by nothing. Hex digits changed
+    there give a verdict, never an exception (a mangled CA certificate in the bag or a
+    mangled signer key once escaped as ValueError); a verdict that still passes means
+    the change missed the signed attributes and the signature value."""
+    data, federation = signed
+    start, end = _signature_hex(data)
+    der_end = start + 1 + 2 * _der_length(data, start)
+    original = _signed_parts(data, start, end)
+    rng = random.Random(CORPUS_SEED)
+    context = federation_context(federation, fetch=False)
+    for _ in range(150):
+        mutated = bytearray(data)
+        for _ in range(rng.randint(1, 3)):
+            mutated[rng.randrange(start + 1, der_end)] = ord(rng.choice("0123456789ABCDEF"))
+        try:
+            report = verify_pdf(bytes(mutated), "fuzz.pdf", federation, ["SZ"], context=context)
+        except SealBridgeError:
+            continue
+        (sig,) = report.signatures
+        if sig.indication is Indication.TOTAL_PASSED:
+            assert _signed_parts(bytes(mutated), start, end) == original
+
+
+def _der_length(data: bytes, start: int) -> int:
+    """Bytes of DER in the /Contents hex (the rest is zero padding)."""
+    header = bytes.fromhex(data[start + 1 : start + 1 + 8].decode())
+    return 4 + int.from_bytes(header[2:4], "big") if header[1] == 0x82 else 2 + header[1]
+
+
+def _signed_parts(data: bytes, start: int, end: int) -> tuple[bytes, bytes] | None:
+    try:
+        info = cms.ContentInfo.load(bytes.fromhex(data[start + 1 : end - 1].decode()))
+        signer = info["content"]["signer_infos"][0]
+        return signer["signed_attrs"].dump(), bytes(signer["signature"].native)
+    except ValueError:
+        return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from asn1crypto import algos, keys
 from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm as UnsupportedKey
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
@@ -36,7 +37,7 @@ def verify_signature(
         raise SignatureInvalid("SM2 signature algorithm with a non-SM2 key")
     try:
         key = serialization.load_der_public_key(public_key.dump())
-    except ValueError as exc:
+    except (ValueError, UnsupportedKey) as exc:
         raise UnsupportedAlgorithm(f"public key cannot be loaded: {exc}") from exc
     try:
         if name == "rsassa_pss":

@@ -45,10 +45,7 @@ class SignedCms:
     certificates: tuple[x509.Certificate, ...]
     signer: x509.Certificate
     digest_algorithm: str
-
-    @property
-    def signature(self) -> bytes:
-        return bytes(self.info["signature"].native)
+    signature: bytes
 
     def signed_attribute(self, name: str) -> list[cms.CMSAttribute]:
         attributes = self.info["signed_attrs"]
@@ -112,6 +109,7 @@ def read_signed_data(
             c.chosen for c in signed_data["certificates"] or () if c.name == "certificate"
         )
         digest_algorithm = str(info["digest_algorithm"]["algorithm"].native)
+        signature = bytes(info["signature"].native)
         signer = _signer_certificate(info["sid"], (*certificates, *known))
     except ASN1_ERRORS as exc:
         raise MalformedInput(what, f"unreadable CMS: {exc}") from exc
@@ -121,7 +119,7 @@ def read_signed_data(
         )
     if digest_algorithm not in _DIGESTS:
         raise MalformedInput(what, f"digest algorithm {digest_algorithm} is not supported")
-    return SignedCms(signed_data, info, certificates, signer, digest_algorithm)
+    return SignedCms(signed_data, info, certificates, signer, digest_algorithm, signature)
 
 
 def check_integrity(
@@ -223,10 +221,10 @@ def signature_timestamp(signed: SignedCms) -> bytes | None:
 def signing_time(signed: SignedCms) -> datetime | None:
     """The signer's claim (the signing-time attribute): proves nothing, reported as such.
     ``MalformedInput`` when it is there but not a time."""
-    values = signed.signed_attribute("signing_time")
-    if len(values) != 1:
-        return None
     try:
+        values = signed.signed_attribute("signing_time")
+        if len(values) != 1:
+            return None
         claimed: datetime = values[0]["values"][0].native
     except ASN1_ERRORS as exc:
         reason = f"unreadable signing-time attribute: {exc}"

@@ -44,6 +44,7 @@ from pyhanko_certvalidator.sig_validate import (
 from sealbridge.crypto import sm2
 from sealbridge.crypto.verify import verify_signature
 from sealbridge.errors import SealBridgeError
+from sealbridge.seals.decode import ASN1_ERRORS
 
 
 class Usage(Enum):
@@ -134,12 +135,18 @@ def validate_chain(
     run: Callable[..., ValidationPath],
 ) -> ChainOutcome:
     """Validate ``certificate`` for ``usage`` in ``context``; ``run`` runs a coroutine to
-    completion (``run_to_completion`` unless the caller has a loop of its own)."""
-    validator = CertificateValidator(
-        certificate, intermediate_certs=list(others), validation_context=context
-    )
+    completion (``run_to_completion`` unless the caller has a loop of its own).
 
+    The certificates a CMS carries are outside what it signs: anyone can put bytes there.
+    One that cannot be read is left out (it could not be on a path anyway), and a
+    certificate that breaks the validation when read is a chain failure, not a crash.
+    """
     try:
+        validator = CertificateValidator(
+            certificate,
+            intermediate_certs=[c for c in others if _readable(c)],
+            validation_context=context,
+        )
         path = run(validator.async_validate_path())
     except RevokedError as exc:
         found = _certs(exc.original_path)
@@ -172,11 +179,25 @@ def validate_chain(
         )
     except ValidationError as exc:
         return ChainOutcome(None, "CERTIFICATE_CHAIN_GENERAL_FAILURE", exc.failure_msg)
+    except ASN1_ERRORS as exc:
+        detail = f"a certificate on the way cannot be read: {exc}"
+        return ChainOutcome(None, "CERTIFICATE_CHAIN_GENERAL_FAILURE", detail)
     try:
         _CONSTRAINTS[usage].validate(certificate)
     except InvalidCertificateError as exc:
         return ChainOutcome(_certs(path), "CHAIN_CONSTRAINTS_FAILURE", exc.failure_msg)
     return ChainOutcome(_certs(path), None, "the chain to a trusted anchor is valid")
+
+
+def _readable(certificate: x509.Certificate) -> bool:
+    """Whether the fields path building reads first can be parsed."""
+    try:
+        certificate.issuer_serial  # noqa: B018  (parses issuer and serial number)
+        certificate.subject.hashable  # noqa: B018
+        certificate.public_key.algorithm  # noqa: B018
+    except ASN1_ERRORS:
+        return False
+    return True
 
 
 def _certs(path: ValidationPath) -> tuple[x509.Certificate, ...]:

@@ -111,8 +111,8 @@ def _parse(signed_data: cms.SignedData) -> SignedCms:
 def _signing_certificate(signed: SignedCms) -> Check:
     """CAdES requires the ESS signing-certificate-v2 attribute; ``check_integrity`` has
     checked that, when present, it names the signer."""
-    values = signed.signed_attribute("signing_certificate_v2")
     try:
+        values = signed.signed_attribute("signing_certificate_v2")
         algorithm = (
             values[0]["values"][0]["certs"][0]["hash_algorithm"]["algorithm"].native
             if len(values) == 1

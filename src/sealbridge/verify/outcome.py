@@ -81,7 +81,7 @@ def signature_report(
         recognition=recognition,
         checks=tuple(checks),
         digest_algorithm=status.digest_algorithm,
-        public_key=pades_checks.public_key_label(status.signer.public_key),
+        public_key=pades_checks.public_key_label(status.signer),
     )
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from asn1crypto import keys
+from asn1crypto import x509
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
+from sealbridge.seals.decode import ASN1_ERRORS
 from sealbridge.verify.chain import EXPIRED, MISSING_REVOCATION, NO_CHAIN, ChainOutcome
 from sealbridge.verify.changes import ChangeAnalysis, Verdict
 from sealbridge.verify.pades_status import SignatureStatus
@@ -108,15 +109,20 @@ def line(check: Check) -> str:
     )
 
 
-def public_key_label(key: keys.PublicKeyInfo) -> str:
-    """``rsa-2048``, ``ec-secp256r1``, ``sm2``: what the weak-algorithm constraint reads."""
-    algorithm = key.algorithm
-    if algorithm == "rsa":
-        return f"rsa-{key.bit_size}"
-    if algorithm == "ec":
-        curve = key.curve[1]
-        return "sm2" if curve == "sm2p256v1" else f"ec-{curve}"
-    return str(algorithm)
+def public_key_label(certificate: x509.Certificate) -> str:
+    """``rsa-2048``, ``ec-secp256r1``, ``sm2``: what the weak-algorithm constraint reads
+    (``unreadable`` for a key that cannot be parsed, whose signature failed anyway)."""
+    try:
+        key = certificate.public_key
+        algorithm = key.algorithm
+        if algorithm == "rsa":
+            return f"rsa-{key.bit_size}"
+        if algorithm == "ec":
+            curve = key.curve[1]
+            return "sm2" if curve == "sm2p256v1" else f"ec-{curve}"
+        return str(algorithm)
+    except ASN1_ERRORS:
+        return "unreadable"
 
 
 def _check(name: str, ok: bool, good: str, bad: str, sub: str) -> Check:
