@@ -491,72 +491,59 @@ def test_a_duplicate_key_keeps_the_first_value_leniently_and_is_an_error_strictl
 # ---------------------------------------------------------------- which path is taken
 
 
-@pytest.fixture
-def hex_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts calls of pyHanko's character-by-character hex string reader."""
+def _count_calls(monkeypatch: pytest.MonkeyPatch, reader: str) -> list[int]:
+    """Counts calls of one of pyHanko's character-by-character string readers."""
     calls: list[int] = []
-    original = generic.read_hex_string_from_stream
+    original = getattr(generic, reader)
 
     def counting(stream: Any) -> Any:
         calls.append(stream.tell())
         return original(stream)
 
-    monkeypatch.setattr(generic, "read_hex_string_from_stream", counting)
+    monkeypatch.setattr(generic, reader, counting)
     return calls
 
 
-@pytest.mark.parametrize(
-    "vector",
-    [v for v in VECTORS if v.path in (Decoder.FAST, Decoder.PYHANKO)],
-    ids=lambda v: v.name,
-)
-def test_pure_hex_strings_skip_the_tokenizer_and_irregular_ones_use_it(
-    vector: Vector, hex_reads: list[int]
-) -> None:
-    """The speed-up is real for a plain signature dictionary; a string with whitespace or
-    a comment inside, or an object the fast reader declines, is read by pyHanko."""
-    fast = FastObjectReader(io.BytesIO(_pdf(*vector.objects)), strict=False)
-    hex_reads.clear()
-    obj = fast.get_object(SIG)
-    assert isinstance(obj, generic.PdfObject)
-    if vector.path is Decoder.FAST:
-        assert hex_reads == []
-    else:
-        assert hex_reads
+@pytest.fixture
+def hex_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    return _count_calls(monkeypatch, "read_hex_string_from_stream")
 
 
 @pytest.fixture
 def literal_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts calls of pyHanko's character-by-character literal string reader."""
-    calls: list[int] = []
-    original = generic.read_string_from_stream
-
-    def counting(stream: Any) -> Any:
-        calls.append(stream.tell())
-        return original(stream)
-
-    monkeypatch.setattr(generic, "read_string_from_stream", counting)
-    return calls
+    return _count_calls(monkeypatch, "read_string_from_stream")
 
 
-@pytest.mark.parametrize(
-    "vector",
-    [v for v in LITERALS if v.path in (Decoder.FAST, Decoder.PYHANKO)],
-    ids=lambda v: v.name,
-)
-def test_plain_literals_skip_the_tokenizer_and_nested_ones_use_it(
-    vector: Vector, literal_reads: list[int]
+_TOKENIZER_CASES = [
+    *(
+        pytest.param(v, "read_hex_string_from_stream", id=f"hex: {v.name}")
+        for v in VECTORS
+        if v.path in (Decoder.FAST, Decoder.PYHANKO)
+    ),
+    *(
+        pytest.param(v, "read_string_from_stream", id=f"literal: {v.name}")
+        for v in LITERALS
+        if v.path in (Decoder.FAST, Decoder.PYHANKO)
+    ),
+]
+
+
+@pytest.mark.parametrize(("vector", "reader"), _TOKENIZER_CASES)
+def test_strings_read_fast_skip_pyhankos_tokenizer_and_others_use_it(
+    vector: Vector, reader: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Dates, reasons and titles are in every signature dictionary: read with their
-    escapes in one pass. A string with parentheses nested inside is left to pyHanko."""
+    """The speed-up is real for a plain signature dictionary: its /Contents, dates,
+    reasons and titles are read in one pass. A hex string with whitespace or a comment
+    inside, a literal with nested parentheses, or an object the fast reader declines, is
+    read by pyHanko."""
     fast = FastObjectReader(io.BytesIO(_pdf(*vector.objects)), strict=False)
-    literal_reads.clear()
+    calls = _count_calls(monkeypatch, reader)
     obj = fast.get_object(SIG)
     assert isinstance(obj, generic.PdfObject)
     if vector.path is Decoder.FAST:
-        assert literal_reads == []
+        assert calls == []
     else:
-        assert literal_reads
+        assert calls
 
 
 @pytest.mark.parametrize(
