@@ -74,6 +74,7 @@ class TokenOutcome:
     time: datetime | None
     chain: ChainOutcome | None
     identified: bool = True
+    signed: SignedCms | None = None
 
     @property
     def proves_time(self) -> bool:
@@ -187,15 +188,15 @@ def check_token(
     try:
         matches = imprint_of(imprint_algorithm) == expected
     except SealBridgeError as exc:
-        return TokenOutcome(Integrity(False, False, f"{what}: {exc}"), None, None)
+        return TokenOutcome(Integrity(False, False, f"{what}: {exc}"), None, None, signed=signed)
     if not matches:
-        return TokenOutcome(Integrity(False, False, f"{what} is for other bytes"), time, None)
+        failure = Integrity(False, False, f"{what} is for other bytes")
+        return TokenOutcome(failure, time, None, signed=signed)
     integrity = check_integrity(signed, lambda algorithm: digest(algorithm, tst_bytes), "tst_info")
     if not (integrity.intact and integrity.valid):
-        return TokenOutcome(integrity, time, None)
-    return TokenOutcome(
-        integrity, time, chains(signed.signer, signed.certificates, Usage.TIME_STAMPING)
-    )
+        return TokenOutcome(integrity, time, None, signed=signed)
+    chain = chains(signed.signer, signed.certificates, Usage.TIME_STAMPING)
+    return TokenOutcome(integrity, time, chain, signed=signed)
 
 
 def signature_timestamp(signed: SignedCms) -> bytes | None:

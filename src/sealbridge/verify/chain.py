@@ -17,6 +17,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Any, Protocol, TypeVar
 
 from asn1crypto import algos, keys, x509
 from cryptography.exceptions import InvalidSignature
@@ -124,6 +125,15 @@ class NationalSignatures(SignatureValidator):
 
 NATIONAL_SIGNATURES = NationalSignatures()
 
+_T = TypeVar("_T")
+
+
+class Runner(Protocol):
+    """Runs a coroutine to completion (``run_to_completion``, or a caller's own loop)."""
+
+    def __call__(self, coroutine: Coroutine[Any, Any, _T]) -> _T: ...
+
+
 ChainValidator = Callable[[x509.Certificate, Iterable[x509.Certificate], Usage], ChainOutcome]
 
 
@@ -132,7 +142,7 @@ def validate_chain(
     others: Iterable[x509.Certificate],
     usage: Usage,
     context: ValidationContext,
-    run: Callable[..., ValidationPath],
+    run: Runner,
 ) -> ChainOutcome:
     """Validate ``certificate`` for ``usage`` in ``context``; ``run`` runs a coroutine to
     completion (``run_to_completion`` unless the caller has a loop of its own).
@@ -207,7 +217,7 @@ def _certs(path: ValidationPath) -> tuple[x509.Certificate, ...]:
 _LOOPS = threading.local()
 
 
-def run_to_completion(coroutine: Coroutine[object, object, ValidationPath]) -> ValidationPath:
+def run_to_completion(coroutine: Coroutine[Any, Any, _T]) -> _T:
     """certvalidator is asynchronous (it may fetch); a verification is not. One loop per
     thread serves every validation: a fresh one per file cost 70 µs, a tenth of a path.
     A forked worker makes its own: the parent's loop shares its selector and wake-up

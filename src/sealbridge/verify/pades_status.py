@@ -77,7 +77,8 @@ def check_pdf_signature(
     coverage = _coverage(sig)
     if sig.sig_object_type == "/DocTimeStamp":
         outcome = check_token(content, signed_bytes, chains, "the document timestamp", known)
-        signed = read_signed_data(content, "document timestamp", known)
+        # Read again only when the token could not be: its error is the report's.
+        signed = outcome.signed or read_signed_data(content, "document timestamp", known)
         return SignatureStatus(
             document_timestamp=True,
             integrity=outcome.integrity,

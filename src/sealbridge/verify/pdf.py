@@ -27,7 +27,6 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.path import ValidationPath
 
 from sealbridge.documents.pdf.reader import OpenedPdf, open_pdf
 from sealbridge.errors import MalformedInput
@@ -36,6 +35,7 @@ from sealbridge.verify import pades_checks
 from sealbridge.verify.chain import (
     NATIONAL_SIGNATURES,
     ChainOutcome,
+    Runner,
     Usage,
     run_to_completion,
     validate_chain,
@@ -225,7 +225,7 @@ class _Chains:
         self,
         make: ContextFactory,
         dss: DssContent | None,
-        run: Callable[..., ValidationPath],
+        run: Runner,
         anchors: Sequence[x509.Certificate],
     ) -> None:
         self._make = make
