@@ -137,15 +137,48 @@ class Runner(Protocol):
 ChainValidator = Callable[[x509.Certificate, Iterable[x509.Certificate], Usage], ChainOutcome]
 
 
+class CertificatePool:
+    """Certificates by their encoding, each judged readable once and then shared.
+
+    A file's signatures carry the same CA certificates in each of their CMSes, and the
+    trust lists and the DSS hold them too: one object per certificate spares path
+    building reading and normalising the same names again for every signer.
+    """
+
+    def __init__(self, known: Iterable[x509.Certificate] = ()) -> None:
+        self._by_encoding: dict[bytes, x509.Certificate | None] = {}
+        for certificate in known:
+            self._by_encoding.setdefault(certificate.dump(), certificate)
+
+    def usable(
+        self, certificates: Iterable[x509.Certificate], leaf: x509.Certificate
+    ) -> list[x509.Certificate]:
+        """``certificates`` that can be read, as the pool's objects, without ``leaf``:
+        the certificate being validated is no intermediate of its own path."""
+        found: list[x509.Certificate] = []
+        for certificate in certificates:
+            encoding = certificate.dump()
+            if encoding == leaf.dump():
+                continue
+            if encoding not in self._by_encoding:
+                self._by_encoding[encoding] = certificate if _readable(certificate) else None
+            kept = self._by_encoding[encoding]
+            if kept is not None:
+                found.append(kept)
+        return found
+
+
 def validate_chain(
     certificate: x509.Certificate,
     others: Iterable[x509.Certificate],
     usage: Usage,
     context: ValidationContext,
     run: Runner,
+    pool: CertificatePool | None = None,
 ) -> ChainOutcome:
     """Validate ``certificate`` for ``usage`` in ``context``; ``run`` runs a coroutine to
-    completion (``run_to_completion`` unless the caller has a loop of its own).
+    completion (``run_to_completion`` unless the caller has a loop of its own); ``pool``
+    is shared by the validations of one file.
 
     The certificates a CMS carries are outside what it signs: anyone can put bytes there.
     One that cannot be read is left out (it could not be on a path anyway), and a
@@ -154,7 +187,7 @@ def validate_chain(
     try:
         validator = CertificateValidator(
             certificate,
-            intermediate_certs=[c for c in others if _readable(c)],
+            intermediate_certs=(pool or CertificatePool()).usable(others, certificate),
             validation_context=context,
         )
         path = run(validator.async_validate_path())

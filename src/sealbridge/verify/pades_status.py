@@ -32,6 +32,7 @@ from sealbridge.verify.cades import (
     signing_time,
 )
 from sealbridge.verify.chain import ChainOutcome, ChainValidator, Usage
+from sealbridge.verify.prefixes import FilePrefixes, Range
 
 _NATIONAL = frozenset({"sm3", "sm2", "sm2_sm3"})
 
@@ -67,13 +68,17 @@ class SignatureStatus:
 
 
 def check_pdf_signature(
-    sig: EmbeddedPdfSignature, chains: ChainValidator, known: Sequence[x509.Certificate] = ()
+    sig: EmbeddedPdfSignature,
+    chains: ChainValidator,
+    known: Sequence[x509.Certificate] = (),
+    prefixes: FilePrefixes | None = None,
 ) -> SignatureStatus:
     """Check ``sig``; certificates a CMS names but does not carry are looked for in
-    ``known`` (the DSS, the trust lists). ``MalformedInput`` when its CMS cannot be read
-    at all, ``SignerCertificateMissing`` when its signer's certificate is nowhere."""
+    ``known`` (the DSS, the trust lists). ``prefixes`` is the file's, shared by its
+    signatures. ``MalformedInput`` when its CMS cannot be read at all,
+    ``SignerCertificateMissing`` when its signer's certificate is nowhere."""
     content = sig.signed_data  # parsed by pyHanko when it listed the signatures
-    signed_bytes = digest_of(signed_ranges(sig))
+    signed_bytes = (prefixes or FilePrefixes(file_bytes(sig))).digest_of(byte_ranges(sig))
     coverage = _coverage(sig)
     if sig.sig_object_type == "/DocTimeStamp":
         outcome = check_token(content, signed_bytes, chains, "the document timestamp", known)
@@ -147,17 +152,20 @@ def is_national(sig: EmbeddedPdfSignature) -> bool:
     return bool(names & _NATIONAL)
 
 
-def signed_ranges(sig: EmbeddedPdfSignature) -> tuple[memoryview, ...]:
-    """The bytes /ByteRange says were signed, as views into the file (no copy)."""
+def file_bytes(sig: EmbeddedPdfSignature) -> bytes:
+    """The whole file ``sig`` is in."""
     stream = sig.reader.stream
     if isinstance(stream, io.BytesIO):
-        data = stream.getbuffer()
-    else:
-        stream.seek(0)
-        data = memoryview(stream.read())
+        return stream.getvalue()
+    stream.seek(0)
+    return stream.read()
+
+
+def byte_ranges(sig: EmbeddedPdfSignature) -> tuple[Range, ...]:
+    """What /ByteRange says was signed, as (start, length) pairs."""
     values: Iterable[int] = sig.byte_range
     bounds = list(values)
-    return tuple(data[bounds[i] : bounds[i] + bounds[i + 1]] for i in range(0, len(bounds), 2))
+    return tuple((bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2))
 
 
 def _coverage(sig: EmbeddedPdfSignature) -> SignatureCoverageLevel | None:

@@ -34,6 +34,7 @@ from sealbridge.trust.view import Federation
 from sealbridge.verify import pades_checks
 from sealbridge.verify.chain import (
     NATIONAL_SIGNATURES,
+    CertificatePool,
     ChainOutcome,
     Runner,
     Usage,
@@ -45,6 +46,7 @@ from sealbridge.verify.changes.analyse import StructureCache
 from sealbridge.verify.later import LaterRevisions, later_revisions
 from sealbridge.verify.outcome import signature_report, unverifiable_report
 from sealbridge.verify.pades_status import check_pdf_signature, is_national
+from sealbridge.verify.prefixes import FilePrefixes
 from sealbridge.verify.report.model import (
     SignatureKind,
     SignatureReport,
@@ -171,7 +173,8 @@ def _verify_all(
         federation.all_certificates(),
     )
     try:
-        reports = _reports(_Document(data, opened, dss, chains), federation, jurisdictions, options)
+        document = _Document(data, opened, dss, chains, FilePrefixes(data))
+        reports = _reports(document, federation, jurisdictions, options)
     finally:
         chains.close()
     return ValidationReport(
@@ -189,12 +192,13 @@ class _Document:
     opened: OpenedPdf
     dss: DssContent | None
     chains: _Chains
+    prefixes: FilePrefixes
 
 
 def _reports(
     document: _Document, federation: Federation, jurisdictions: Sequence[str], options: _Options
 ) -> list[SignatureReport]:
-    data, dss, chains = document.data, document.dss, document.chains
+    data, dss = document.data, document.dss
     reader, embedded = document.opened.reader, list(document.opened.signatures)
     structures: StructureCache = {}
     reports: list[SignatureReport] = []
@@ -203,7 +207,7 @@ def _reports(
     )
     for index, sig in enumerate(embedded):
         later = later_revisions(data, sig, options.changes, structures)
-        report = _verify_one(sig, index, federation, jurisdictions, chains, later)
+        report = _verify_one(sig, index, federation, jurisdictions, document, later)
         if report.kind is SignatureKind.PADES and report.level == "B-T" and dss is not None:
             report = replace(report, level="B-LTA" if last_doc_ts > index else "B-LT")
         reports.append(report)
@@ -235,6 +239,7 @@ class _Chains:
         # Where a certificate a CMS names but does not carry may be (a TSA asked
         # without certReq): the document's DSS, then the trust lists.
         self.known = (*(dss.certificates if dss else ()), *anchors)
+        self._pool = CertificatePool(self.known)
 
     def close(self) -> None:
         """Ends the responders' HTTP sessions the contexts opened."""
@@ -251,10 +256,14 @@ class _Chains:
     ) -> ChainOutcome:
         others = tuple(others)
         if self._dss is not None:
-            outcome = validate_chain(certificate, others, usage, self._context(True), self._run)
+            outcome = validate_chain(
+                certificate, others, usage, self._context(True), self._run, self._pool
+            )
             if outcome.valid:
                 return outcome
-        return validate_chain(certificate, others, usage, self._context(False), self._run)
+        return validate_chain(
+            certificate, others, usage, self._context(False), self._run, self._pool
+        )
 
 
 def _verify_one(
@@ -262,7 +271,7 @@ def _verify_one(
     index: int,
     federation: Federation,
     jurisdictions: Sequence[str],
-    chains: _Chains,
+    document: _Document,
     later: LaterRevisions,
 ) -> SignatureReport:
     is_doc_ts = sig.sig_object_type == "/DocTimeStamp"
@@ -278,7 +287,8 @@ def _verify_one(
     # which made every report a worker sent back carry the PDF with it.
     sig_id = str(sig.field_name) if sig.field_name else f"signature-{index + 1}"
     try:
-        status = check_pdf_signature(sig, chains, chains.known)
+        chains = document.chains
+        status = check_pdf_signature(sig, chains, chains.known, document.prefixes)
     except MalformedInput as exc:
         return unverifiable_report(sig_id, kind, exc, jurisdictions, later)
     checks = pades_checks.status_checks(status) + list(later.checks)

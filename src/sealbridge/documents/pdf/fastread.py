@@ -54,6 +54,11 @@ _SIMPLE_ESCAPES = {c: bytes((c,)) for c in b"() /%<>[]#_&$\\"} | {
     ord("b"): b"\b",
     ord("f"): b"\f",
 }
+# What writers emit nearly always, read without a look at what follows: a three-digit
+# octal escape cannot run on into the next character, and a simple one never does.
+_COMMON_ESCAPES = {
+    b"\\%03o" % value: bytes((value,)) for value in range(256)
+} | {b"\\" + bytes((c,)): value for c, value in _SIMPLE_ESCAPES.items()}
 _KEYWORDS = {b"true": True, b"false": False, b"null": None}
 # pyHanko peeks this many bytes to tell a reference from a number.
 _REFERENCE_PEEK = 20
@@ -71,6 +76,10 @@ class FastObjectReader(PdfFileReader):
     # indirect /Length) is left to pyHanko, so a self-referencing length costs what it
     # costs pyHanko instead of a fast attempt and a retry at every level.
     _reading = False
+    # The trailer whose /Encrypt entry was looked up, and whether it had none: pyHanko's
+    # lookup walks every revision's trailer, which made each read cost the file's length.
+    _checked_trailer: object = None
+    _unencrypted = False
 
     def _read_object(
         self,
@@ -83,7 +92,7 @@ class FastObjectReader(PdfFileReader):
             not self._reading
             and isinstance(marker, int)
             and isinstance(self.stream, io.BytesIO)
-            and "/Encrypt" not in getattr(self, "trailer", {"/Encrypt": None})
+            and self._is_unencrypted()
             and not as_metadata_stream
         ):
             self._reading = True
@@ -98,6 +107,17 @@ class FastObjectReader(PdfFileReader):
         return super()._read_object(
             ref, marker, never_decrypt=never_decrypt, as_metadata_stream=as_metadata_stream
         )
+
+    def _is_unencrypted(self) -> bool:
+        """No /Encrypt in the trailer; until the trailer is read (cross-reference
+        streams are read first), the answer is no."""
+        trailer = getattr(self, "trailer", None)
+        if trailer is None:
+            return False
+        if trailer is not self._checked_trailer:
+            self._unencrypted = "/Encrypt" not in trailer
+            self._checked_trailer = trailer
+        return self._unencrypted
 
 
 class _Parser:
@@ -250,6 +270,9 @@ def _unescape(raw: bytes) -> bytes:
         return raw
 
     def one(match: re.Match[bytes]) -> bytes:
+        found = _COMMON_ESCAPES.get(match[0])
+        if found is not None:
+            return found
         escape = match[1]
         if escape[0] in b"\r\n":
             return b""

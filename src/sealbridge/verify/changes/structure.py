@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from pyhanko.pdf_utils import generic
@@ -366,7 +366,10 @@ class _Pages:
         self.page_of[key] = index
         for drawn in part.drawn[1:]:
             self.page_of.setdefault(drawn, index)
-        self.widgets.extend(replace(widget, page=index) for widget in part.widgets)
+        self.widgets.extend(
+            Widget(widget.key, index, widget.rect, widget.signed, widget.visible)
+            for widget in part.widgets
+        )
 
 
 def page_part(
