@@ -33,6 +33,8 @@ from sealbridge.verify.changes.structure import (
     Widget,
     entry_role,
     expand,
+    load,
+    own_role,
     page_part,
     page_section,
     roots,
@@ -128,17 +130,29 @@ class Walks:
         return all(self.history.location(key, revision) == where for key, where in reads.entries)
 
     def _expansion(self, state: State, revision: int, budget: Budget) -> Expansion:
+        return self._kept(state, revision, budget)[1]
+
+    def _kept(self, state: State, revision: int, budget: Budget) -> tuple[Reads, Expansion]:
+        """``state``'s expansion in ``revision``, with the reads it holds by."""
         versions = self._expansions.setdefault(state, [])
         for reads, found in reversed(versions):
             if self._holds(reads, revision):
-                return found
-        budget.spend()
-        recorder = _Recorder(self.history, revision)
-        found = expand(recorder, state, lambda _, item, role: self._role(recorder, item, role))
-        versions.append((recorder.reads, found))
-        for key in recorder.read:
-            self._readers.setdefault(key, set()).add(state)
-        return found
+                return reads, found
+        key, role = state
+        typed = (key, own_role(load(self.history.view(revision), key), role))
+        if typed != state:
+            # A page reached as a link target is expanded as the page it is: one
+            # expansion serves both states, each keeping it under the same reads.
+            reads, found = self._kept(typed, revision, budget)
+        else:
+            budget.spend()
+            recorder = _Recorder(self.history, revision)
+            found = expand(recorder, state, lambda _, item, role: self._role(recorder, item, role))
+            reads = recorder.reads
+        versions.append((reads, found))
+        for read in reads.keys:
+            self._readers.setdefault(read, set()).add(state)
+        return reads, found
 
     def _role(self, expanding: _Recorder, item: generic.PdfObject, default: Role) -> Role | None:
         """An annotation's or field's role as kept while its definitions hold: a page's

@@ -206,6 +206,25 @@ def entry_role(resolver: RevisionView, item: generic.PdfObject, default: Role) -
     return annotation_role(resolver, target, default)
 
 
+_TYPED_ROLES = {
+    "/Page": Role.PAGE_TREE,
+    "/Pages": Role.PAGE_TREE,
+    "/Catalog": Role.CATALOG,
+    "/Sig": Role.SIGNATURE,
+    "/DocTimeStamp": Role.SIGNATURE,
+}
+
+
+def own_role(obj: generic.PdfObject, role: Role) -> Role:
+    """The role ``obj`` is expanded in when reached in ``role``: pages, catalogs and
+    signature values are what their /Type says, wherever they are reached from."""
+    if isinstance(obj, generic.DictionaryObject) and "/Type" in obj:
+        kind = _name(obj.raw_get("/Type"))
+        if kind is not None:
+            return _TYPED_ROLES.get(kind, role)
+    return role
+
+
 # Reads an entry's role; ``expand``'s caller may answer from an earlier revision's reading.
 EntryRoleReader = Callable[[RevisionView, generic.PdfObject, Role], "Role | None"]
 
@@ -234,13 +253,7 @@ class _Expander:
     def _children(
         self, d: generic.DictionaryObject, role: Role
     ) -> Iterator[tuple[generic.PdfObject, Role]]:
-        kind = _name(d.raw_get("/Type")) if "/Type" in d else None
-        if kind in ("/Page", "/Pages"):
-            role = Role.PAGE_TREE
-        elif kind == "/Catalog":
-            role = Role.CATALOG
-        elif kind in ("/Sig", "/DocTimeStamp"):
-            role = Role.SIGNATURE
+        role = own_role(d, role)
         for name in list(d.keys()):
             if name in _SKIPPED and not (
                 name == "/Parent" and role in (Role.FIELD, Role.SIGNATURE)
