@@ -56,9 +56,9 @@ _SIMPLE_ESCAPES = {c: bytes((c,)) for c in b"() /%<>[]#_&$\\"} | {
 }
 # What writers emit nearly always, read without a look at what follows: a three-digit
 # octal escape cannot run on into the next character, and a simple one never does.
-_COMMON_ESCAPES = {
-    b"\\%03o" % value: bytes((value,)) for value in range(256)
-} | {b"\\" + bytes((c,)): value for c, value in _SIMPLE_ESCAPES.items()}
+_COMMON_ESCAPES = {b"\\%03o" % value: bytes((value,)) for value in range(256)} | {
+    b"\\" + bytes((c,)): value for c, value in _SIMPLE_ESCAPES.items()
+}
 _KEYWORDS = {b"true": True, b"false": False, b"null": None}
 # pyHanko peeks this many bytes to tell a reference from a number.
 _REFERENCE_PEEK = 20
