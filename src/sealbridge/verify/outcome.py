@@ -17,7 +17,7 @@ from sealbridge.verify import pades_checks
 from sealbridge.verify.cades import SignerCertificateMissing
 from sealbridge.verify.chain import NO_CHAIN
 from sealbridge.verify.later import LaterRevisions
-from sealbridge.verify.pades_status import SignatureStatus
+from sealbridge.verify.pades_status import SignatureStatus, UnsupportedFormat
 from sealbridge.verify.recognition import recognition_by_jurisdiction
 from sealbridge.verify.report.model import (
     Check,
@@ -45,7 +45,10 @@ def signature_report(
     when = status.best_signature_time
     path = list(status.chain.path or ())
     level = None
-    if not status.document_timestamp:
+    # The PAdES levels are a PAdES signature's (or a detached CAdES one's), not those of
+    # an adbe.pkcs7.detached signature or of one that is not what it declares.
+    conformance = status.conformance
+    if not status.document_timestamp and (conformance is None or conformance.pades):
         level = "B-T" if status.timestamp is not None else "B-B"
     worst = next((c for c in checks if c.indication is indication), None)
     recognition = {}
@@ -94,22 +97,26 @@ def unverifiable_report(
 ) -> SignatureReport:
     """A signature whose CMS cannot be checked at all. EN 319 102-1: a signer
     certificate that cannot be found leaves it undecided; a CMS that cannot be read
-    fails it."""
+    fails it. A format not supported here leaves it undecided too, with the check that
+    says so."""
     missing = isinstance(problem, SignerCertificateMissing)
+    unsupported = isinstance(problem, UnsupportedFormat)
+    undecided = missing or unsupported
     return SignatureReport(
         id=sig_id,
         kind=kind,
         signer="unknown",
         signing_time=None,
-        indication=Indication.INDETERMINATE if missing else Indication.TOTAL_FAILED,
+        indication=Indication.INDETERMINATE if undecided else Indication.TOTAL_FAILED,
         sub_indication="NO_SIGNING_CERTIFICATE_FOUND" if missing else "FORMAT_FAILURE",
         modified_after_signing=later.modified,
         changes=later.lines,
         details=(f"cannot validate: {problem.reason}",),
         recognition={
-            j: Recognition(None if missing else False, "signature cannot be validated")
+            j: Recognition(None if undecided else False, "signature cannot be validated")
             for j in jurisdictions
         },
+        checks=(pades_checks.unsupported_format(problem.reason),) if unsupported else (),
     )
 
 

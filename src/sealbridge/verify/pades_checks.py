@@ -1,11 +1,11 @@
 """One PDF signature's checks, each tied to what it found (ETSI EN 319 102-1 terms).
 
-``verify.pades_status`` answers "is it intact, is the value valid, is there a trusted
-path, is the timestamp good"; the change analysis answers "what happened to the file
-afterwards". This module turns both into ``Check`` values, so the report says every
-check made and a validation policy can weigh the ones tied to a ``Constraint`` (missing
-revocation data, an expired certificate, a missing timestamp, later changes) without
-parsing prose.
+``verify.pades_status`` answers "is it what its /SubFilter says, is it intact, is the
+value valid, is there a trusted path, is the timestamp good"; the change analysis
+answers "what happened to the file afterwards". This module turns both into ``Check``
+values, so the report says every check made and a validation policy can weigh the ones
+tied to a ``Constraint`` (missing revocation data, an expired certificate, a missing
+timestamp, later changes) without parsing prose.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from sealbridge.seals.decode import ASN1_ERRORS
 from sealbridge.verify.chain import EXPIRED, MISSING_REVOCATION, NO_CHAIN, ChainOutcome
 from sealbridge.verify.changes import ChangeAnalysis, Verdict
-from sealbridge.verify.pades_status import SignatureStatus
+from sealbridge.verify.pades_status import Conformance, SignatureStatus
 from sealbridge.verify.report.model import Check, Constraint, Indication
 
 _PASSED = Indication.TOTAL_PASSED
@@ -27,9 +27,11 @@ _OPEN = Indication.INDETERMINATE
 
 
 def status_checks(status: SignatureStatus, *, in_pdf: bool = True) -> list[Check]:
-    """Integrity, value, coverage (of a PDF's byte range), chain (with revocation) and
-    timestamp, in that order."""
+    """Integrity, value, coverage (of a PDF's byte range), format (what its /SubFilter
+    declares), chain (with revocation) and timestamp, in that order: a broken hash or
+    value names the verdict before a format failure does."""
     integrity = status.integrity
+    conformance = status.conformance
     checks = [
         _check(
             "integrity",
@@ -46,6 +48,7 @@ def status_checks(status: SignatureStatus, *, in_pdf: bool = True) -> list[Check
             "SIG_CRYPTO_FAILURE",
         ),
         *([_coverage(status.coverage)] if in_pdf else []),
+        *([] if conformance is None else [_format(conformance)]),
         _chain(status.chain),
     ]
     if not status.document_timestamp:
@@ -129,6 +132,17 @@ def _check(name: str, ok: bool, good: str, bad: str, sub: str) -> Check:
     return Check(name, _PASSED, None, good) if ok else Check(name, _FAILED, sub, bad)
 
 
+def _format(conformance: Conformance) -> Check:
+    """EN 319 102-1 5.2.2: a signature that is not what it declares fails format checking."""
+    detail = conformance.detail
+    return _check("format", conformance.conforms, detail, detail, "FORMAT_FAILURE")
+
+
+def unsupported_format(reason: str) -> Check:
+    """A format not checked here: nothing was found wrong, and nothing was verified."""
+    return Check("format", _OPEN, "FORMAT_FAILURE", reason)
+
+
 def _coverage(coverage: SignatureCoverageLevel | None) -> Check:
     if coverage in (SignatureCoverageLevel.ENTIRE_FILE, SignatureCoverageLevel.ENTIRE_REVISION):
         return Check("coverage", _PASSED, None, "the byte range covers its whole revision")
@@ -180,11 +194,13 @@ def _chain(chain: ChainOutcome) -> Check:
 def _timestamp(status: SignatureStatus) -> Check:
     stamp = status.timestamp
     if stamp is None:
+        conformance = status.conformance
+        level = " (PAdES B-B)" if conformance is None or conformance.pades else ""
         return Check(
             "timestamp",
             _PASSED,
             None,
-            "no signature timestamp (PAdES B-B): the signing time is the signer's claim",
+            f"no signature timestamp{level}: the signing time is the signer's claim",
             Constraint.TIMESTAMP_MISSING,
         )
     if not stamp.identified:
