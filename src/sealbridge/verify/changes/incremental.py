@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
+from typing import TypeVar
 
 from pyhanko.pdf_utils import generic
 
@@ -40,6 +41,8 @@ from sealbridge.verify.changes.structure import (
     roots,
     signature_widget,
 )
+
+_T = TypeVar("_T")
 
 
 class Reads:
@@ -113,6 +116,21 @@ class Walks:
             self._walked[revision] = walked
         return walked.structure
 
+    def _holding(self, versions: list[tuple[Reads, _T]], revision: int) -> tuple[Reads, _T] | None:
+        """The newest of the last two readings that still holds in ``revision``.
+
+        A reading is made only when none held, and going forward a reading holds up to
+        the first change of what it read, then never again: the readings before the
+        last two have failed for good, except for a look back, which the one before the
+        newest serves (a step back to the revision before). Asking every reading cost
+        each revision the number of revisions before it. Anything else is read anew,
+        which is always right.
+        """
+        for kept in reversed(versions[-2:]):
+            if self._holds(kept[0], revision):
+                return kept
+        return None
+
     def _holds(self, reads: Reads, revision: int) -> bool:
         """Whether every definition ``reads`` used is still the one ``revision`` uses.
 
@@ -135,9 +153,9 @@ class Walks:
     def _kept(self, state: State, revision: int, budget: Budget) -> tuple[Reads, Expansion]:
         """``state``'s expansion in ``revision``, with the reads it holds by."""
         versions = self._expansions.setdefault(state, [])
-        for reads, found in reversed(versions):
-            if self._holds(reads, revision):
-                return reads, found
+        kept = self._holding(versions, revision)
+        if kept is not None:
+            return kept
         key, role = state
         typed = (key, own_role(load(self.history.view(revision), key), role))
         if typed != state:
@@ -160,10 +178,10 @@ class Walks:
         if not isinstance(item, generic.IndirectObject):
             return entry_role(expanding, item, default)
         versions = self._entry_roles.setdefault((key_of(item), default), [])
-        for reads, found in reversed(versions):
-            if self._holds(reads, expanding.revision):
-                expanding.read.update(reads.entries)
-                return found
+        kept = self._holding(versions, expanding.revision)
+        if kept is not None:
+            expanding.read.update(kept[0].entries)
+            return kept[1]
         recorder = _Recorder(self.history, expanding.revision)
         found = entry_role(recorder, item, default)
         versions.append((recorder.reads, found))
@@ -174,9 +192,9 @@ class Walks:
         trailer = self.history.trailer(revision)
         root = key_of(trailer.raw_get("/Root"))
         versions = self._sections.setdefault(root, [])
-        for reads, found in reversed(versions):
-            if self._holds(reads, revision):
-                return found
+        kept = self._holding(versions, revision)
+        if kept is not None:
+            return kept[1]
         recorder = _Recorder(self.history, revision)
         found = page_section(recorder, budget, lambda _, key: self._page(recorder, key))
         versions.append((recorder.reads, found))
@@ -186,10 +204,10 @@ class Walks:
         """A page's part of the section as kept while its definitions hold: a signing
         revision changes one page of many, and re-reading them all cost n^2."""
         versions = self._pages.setdefault(key, [])
-        for reads, found in reversed(versions):
-            if self._holds(reads, section.revision):
-                section.read.update(reads.entries)
-                return found
+        kept = self._holding(versions, section.revision)
+        if kept is not None:
+            section.read.update(kept[0].entries)
+            return kept[1]
         recorder = _Recorder(self.history, section.revision)
         found = page_part(recorder, key, lambda _, widget: self._widget(recorder, widget))
         versions.append((recorder.reads, found))
@@ -200,10 +218,10 @@ class Walks:
         """A page's widget as kept while its definitions hold: a signing revision
         rewrites one widget, so re-reading all n of them made n revisions cost n^2."""
         versions = self._widgets.setdefault(key, [])
-        for reads, found in reversed(versions):
-            if self._holds(reads, section.revision):
-                section.read.update(reads.entries)
-                return found
+        kept = self._holding(versions, section.revision)
+        if kept is not None:
+            section.read.update(kept[0].entries)
+            return kept[1]
         recorder = _Recorder(self.history, section.revision)
         found = signature_widget(recorder, key)
         versions.append((recorder.reads, found))
