@@ -87,15 +87,16 @@ class ObjectHistory:
         """``key``'s value in ``revision``, decrypted, resolved within nothing: callers
         resolve references through the ``RevisionView`` of the revision they judge."""
         where = self.location(key, revision)
+        found = self._objects.get((key, where)) if where is not None else None
+        if found is not None:
+            return found
         ref = generic.Reference(key[0], key[1], self.reader)
         if where is None:
             # pyHanko decides what a dangling reference is (null, or an error if strict).
             return self.reader.get_object(ref, revision=revision)
-        found = self._objects.get((key, where))
-        if found is None:
-            latest = self.location(key, self.total - 1) == where
-            found = self.reader.get_object(ref) if latest else self.reader.get_object(ref, revision)
-            self._objects[key, where] = found
+        latest = self.location(key, self.total - 1) == where
+        found = self.reader.get_object(ref) if latest else self.reader.get_object(ref, revision)
+        self._objects[key, where] = found
         return found
 
     def trailer(self, revision: int) -> generic.DictionaryObject:
@@ -117,7 +118,10 @@ class RevisionView:
         self.revision = revision
 
     def __call__(self, ref: generic.Reference) -> generic.PdfObject:
-        return self.history.load(key_of(ref), self.revision)
+        return self.by_key(key_of(ref))
+
+    def by_key(self, key: Key) -> generic.PdfObject:
+        return self.history.load(key, self.revision)
 
     @property
     def trailer_view(self) -> generic.DictionaryObject:

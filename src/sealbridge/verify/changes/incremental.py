@@ -65,8 +65,7 @@ class _Recorder(RevisionView):
         super().__init__(history, revision)
         self.read: dict[Key, Location | None] = {}
 
-    def __call__(self, ref: generic.Reference) -> generic.PdfObject:
-        key = key_of(ref)
+    def by_key(self, key: Key) -> generic.PdfObject:
         self.read[key] = self.history.location(key, self.revision)
         return self.history.load(key, self.revision)
 

@@ -99,14 +99,9 @@ class Unreadable(generic.NullObject):
 
 def resolve(resolver: RevisionView, obj: generic.PdfObject) -> generic.PdfObject:
     """Dereference without recursion, so a chain of references cannot exhaust the stack."""
-    for _ in range(_MAX_INDIRECTION):
-        if not isinstance(obj, generic.IndirectObject):
-            return obj
-        try:
-            obj = resolver(generic.Reference(obj.idnum, obj.generation))
-        except PdfReadError:
-            return Unreadable()
-    raise MalformedInput("PDF", "a reference chain is longer than any real document has")
+    if not isinstance(obj, generic.IndirectObject):
+        return obj
+    return load(resolver, key_of(obj))
 
 
 def _name(value: generic.PdfObject | None) -> str | None:
@@ -297,9 +292,8 @@ def expand(
     resolver: RevisionView, state: State, role_of: EntryRoleReader = entry_role
 ) -> Expansion:
     """What ``state``'s object, as ``resolver``'s revision defines it, makes reachable."""
-    (number, generation), role = state
-    ref = generic.IndirectObject(number, generation, resolver.history.reader)
-    return _Expander(resolver, role_of).run([(resolve(resolver, ref), role)])
+    key, role = state
+    return _Expander(resolver, role_of).run([(load(resolver, key), role)])
 
 
 def roots(resolver: RevisionView) -> frozenset[State]:
@@ -470,5 +464,13 @@ def _inherited_box(resolver: RevisionView, page: generic.DictionaryObject) -> Re
 
 
 def load(resolver: RevisionView, key: Key) -> generic.PdfObject:
-    """``key``'s value as ``resolver``'s revision defines it."""
-    return resolve(resolver, generic.IndirectObject(key[0], key[1], resolver.history.reader))
+    """``key``'s value as ``resolver``'s revision defines it, references followed."""
+    for _ in range(_MAX_INDIRECTION):
+        try:
+            found = resolver.by_key(key)
+        except PdfReadError:
+            return Unreadable()
+        if not isinstance(found, generic.IndirectObject):
+            return found
+        key = key_of(found)
+    raise MalformedInput("PDF", "a reference chain is longer than any real document has")
