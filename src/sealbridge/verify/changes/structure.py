@@ -9,7 +9,7 @@ whole graph is also how staged (unreachable) objects are told apart from live on
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -242,40 +242,43 @@ class _Expander:
             elif isinstance(obj, generic.ArrayObject):
                 stack.extend((item, role) for item in obj.iterate())
             elif isinstance(obj, generic.DictionaryObject):
-                stack.extend(self._children(obj, role))
+                self._children(obj, role, stack)
         return Expansion(frozenset(self.edges), frozenset(self.marks))
 
     def _children(
-        self, d: generic.DictionaryObject, role: Role
-    ) -> Iterator[tuple[generic.PdfObject, Role]]:
+        self,
+        d: generic.DictionaryObject,
+        role: Role,
+        stack: list[tuple[generic.PdfObject, Role]],
+    ) -> None:
+        """Pushes each entry of ``d`` with the role it has there (a loop, not nested
+        generators: this runs for every entry of every object a revision rewrites)."""
         role = own_role(d, role)
         for name in list(d.keys()):
             if name in _SKIPPED and not (
                 name == "/Parent" and role in (Role.FIELD, Role.SIGNATURE)
             ):
                 continue
-            yield from self._child_roles(d, str(name), role)
-
-    def _child_roles(
-        self, d: generic.DictionaryObject, name: str, role: Role
-    ) -> Iterator[tuple[generic.PdfObject, Role]]:
-        value = d.raw_get(name)
-        if role is Role.CATALOG:
-            yield value, _CATALOG_CHILDREN.get(name, Role.OTHER)
-        elif role is Role.PAGE_TREE and name in ("/Contents", "/Resources"):
-            yield value, Role.PAGE_CONTENT
-        elif role is Role.PAGE_TREE and name == "/Annots":
-            yield from self._annotations(value)
-        elif role is Role.ACROFORM and name == "/Fields":
-            yield from self._annotations(value, Role.ACROFORM)
-        elif role in (Role.ANNOTATION, Role.FIELD) and name in ("/Popup", "/IRT"):
-            yield value, Role.ANNOTATION
-        else:
-            yield value, role
+            value = d.raw_get(name)
+            if role is Role.CATALOG:
+                stack.append((value, _CATALOG_CHILDREN.get(name, Role.OTHER)))
+            elif role is Role.PAGE_TREE and name in ("/Contents", "/Resources"):
+                stack.append((value, Role.PAGE_CONTENT))
+            elif role is Role.PAGE_TREE and name == "/Annots":
+                self._annotations(value, Role.ANNOTS_LIST, stack)
+            elif role is Role.ACROFORM and name == "/Fields":
+                self._annotations(value, Role.ACROFORM, stack)
+            elif role in (Role.ANNOTATION, Role.FIELD) and name in ("/Popup", "/IRT"):
+                stack.append((value, Role.ANNOTATION))
+            else:
+                stack.append((value, role))
 
     def _annotations(
-        self, value: generic.PdfObject, list_role: Role = Role.ANNOTS_LIST
-    ) -> Iterator[tuple[generic.PdfObject, Role]]:
+        self,
+        value: generic.PdfObject,
+        list_role: Role,
+        stack: list[tuple[generic.PdfObject, Role]],
+    ) -> None:
         if isinstance(value, generic.IndirectObject):
             self.marks.add((key_of(value), list_role))
         items = resolve(self.resolver, value)
@@ -285,7 +288,7 @@ class _Expander:
         for item in items.iterate():
             role = self.role_of(self.resolver, item, default)
             if role is not None:
-                yield item, role
+                stack.append((item, role))
 
 
 def expand(
