@@ -52,9 +52,9 @@ class Reads:
 
     __slots__ = ("entries", "keys", "through")
 
-    def __init__(self, entries: tuple[tuple[Key, Location | None], ...], revision: int) -> None:
+    def __init__(self, entries: dict[Key, Location | None], revision: int) -> None:
         self.entries = entries
-        self.keys = frozenset(key for key, _ in entries)
+        self.keys = frozenset(entries)
         self.through = revision
 
 
@@ -71,7 +71,8 @@ class _Recorder(RevisionView):
 
     @property
     def reads(self) -> Reads:
-        return Reads(tuple(self.read.items()), self.revision)
+        """What was read, taken once the reading is done (the record is not copied)."""
+        return Reads(self.read, self.revision)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,8 @@ class Walks:
                     return False
                 reads.through = later
             return True
-        return all(self.history.location(key, revision) == where for key, where in reads.entries)
+        location = self.history.location
+        return all(location(key, revision) == where for key, where in reads.entries.items())
 
     def _expansion(self, state: State, revision: int, budget: Budget) -> Expansion:
         return self._kept(state, revision, budget)[1]
