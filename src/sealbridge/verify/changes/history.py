@@ -12,6 +12,7 @@ once and shared by all of them.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Iterable
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -40,6 +41,9 @@ class ObjectHistory:
         self.explicit: list[frozenset[Key]] = []
         self.freed: list[frozenset[Key]] = []
         self._objects: dict[tuple[Key, Location], generic.PdfObject] = {}
+        # Without encryption an array holds its items as they are: read directly, not
+        # through pyHanko's per-item decryption look-up.
+        self.plain = not reader.encrypted
         self._trailers: dict[int, generic.DictionaryObject] = {}
         for revision in range(self.total):
             freed = frozenset(key_of(r) for r in xrefs.refs_freed_in_revision(revision))
@@ -122,6 +126,10 @@ class RevisionView:
 
     def by_key(self, key: Key) -> generic.PdfObject:
         return self.history.load(key, self.revision)
+
+    def items(self, array: generic.ArrayObject) -> Iterable[generic.PdfObject]:
+        """``array``'s items, decrypted."""
+        return array if self.history.plain else array.iterate()
 
     @property
     def trailer_view(self) -> generic.DictionaryObject:

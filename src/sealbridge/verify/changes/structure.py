@@ -129,7 +129,7 @@ def rect_of(resolver: RevisionView, d: generic.DictionaryObject, key: str) -> Re
     value = _get(resolver, d, key)
     if not isinstance(value, generic.ArrayObject) or len(value) != 4:
         return None
-    numbers = [resolve(resolver, v) for v in value.iterate()]
+    numbers = [resolve(resolver, v) for v in resolver.items(value)]
     if not all(isinstance(n, generic.NumberObject | generic.FloatObject) for n in numbers):
         return None
     x1, y1, x2, y2 = (float(n) for n in numbers)  # type: ignore[arg-type]
@@ -240,7 +240,7 @@ class _Expander:
             if isinstance(obj, generic.IndirectObject):
                 self.edges.add((key_of(obj), role))
             elif isinstance(obj, generic.ArrayObject):
-                stack.extend((item, role) for item in obj.iterate())
+                stack.extend((item, role) for item in self.resolver.items(obj))
             elif isinstance(obj, generic.DictionaryObject):
                 self._children(obj, role, stack)
         return Expansion(frozenset(self.edges), frozenset(self.marks))
@@ -285,7 +285,7 @@ class _Expander:
         if not isinstance(items, generic.ArrayObject):
             return
         default = Role.FIELD if list_role is Role.ACROFORM else Role.ANNOTATION
-        for item in items.iterate():
+        for item in self.resolver.items(items):
             role = self.role_of(self.resolver, item, default)
             if role is not None:
                 stack.append((item, role))
@@ -361,7 +361,7 @@ class _Pages:
                 continue
             kids = _get(self.resolver, node, "/Kids")
             if isinstance(kids, generic.ArrayObject):
-                pending.extend(reversed(list(kids.iterate())))
+                pending.extend(reversed(list(self.resolver.items(kids))))
             elif isinstance(node_ref, generic.IndirectObject):
                 self._page(key_of(node_ref))
         return PageSection(
@@ -395,7 +395,7 @@ def page_part(
     widgets: list[Widget] = []
     annots = _get(resolver, page, "/Annots")
     if isinstance(annots, generic.ArrayObject):
-        for item in annots.iterate():
+        for item in resolver.items(annots):
             if not isinstance(item, generic.IndirectObject):
                 continue
             drawn.append(key_of(item))
@@ -410,7 +410,9 @@ def _contents(resolver: RevisionView, page: generic.DictionaryObject) -> list[Ke
     drawn = [key_of(raw)] if isinstance(raw, generic.IndirectObject) else []
     contents = resolve(resolver, raw) if raw is not None else None
     if isinstance(contents, generic.ArrayObject):
-        drawn += [key_of(i) for i in contents.iterate() if isinstance(i, generic.IndirectObject)]
+        drawn += [
+            key_of(i) for i in resolver.items(contents) if isinstance(i, generic.IndirectObject)
+        ]
     return drawn
 
 
