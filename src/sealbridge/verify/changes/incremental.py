@@ -126,9 +126,11 @@ class Walks:
         each revision the number of revisions before it. Anything else is read anew,
         which is always right.
         """
-        for kept in reversed(versions[-2:]):
-            if self._holds(kept[0], revision):
-                return kept
+        if versions:
+            if self._holds(versions[-1][0], revision):
+                return versions[-1]
+            if len(versions) > 1 and self._holds(versions[-2][0], revision):
+                return versions[-2]
         return None
 
     def _holds(self, reads: Reads, revision: int) -> bool:
