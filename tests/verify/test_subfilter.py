@@ -335,7 +335,7 @@ def test_legacy_format_is_refused_before_its_contents_are_read(
     with pytest.raises(UnsupportedFormat) as raised:
         check_pdf_signature(sig, _no_chain)
     assert raised.value.reason == reason
-    report = unverifiable_report("Signature1", SignatureKind.PADES, raised.value, ["SZ"])
+    report = unverifiable_report("Signature1", SignatureKind.CMS, raised.value, ["SZ"])
     assert (report.indication, report.sub_indication) == (
         Indication.INDETERMINATE,
         "FORMAT_FAILURE",
@@ -370,23 +370,19 @@ def test_legacy_formats_never_pass(
         assert all(s.indication is not Indication.TOTAL_PASSED for s in report.signatures), name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "documents/pdf/reader.py lists signatures through pyHanko, which drops every "
-        "signature whose /SubFilter is missing or not one of its four (and cannot build "
-        "one whose /Contents is no CMS), so verify_pdf never sees these"
-    ),
-)
 def test_legacy_formats_are_reported_undecided(
     world: World, contract: ContractDocument, signer: Signer
 ) -> None:
-    """What a relying party should see: each legacy signature listed, INDETERMINATE /
-    FORMAT_FAILURE, saying its format is not supported."""
+    """What a relying party should see: each legacy signature listed (pyHanko lists
+    none of them), a CMS signature, INDETERMINATE / FORMAT_FAILURE, saying its format is
+    not supported, and recognition held back."""
     for name, data in _legacy_pdfs(world, contract, signer).items():
+        assert PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures == [], name
         (sig,) = verify_pdf(data, "x.pdf", world.federation, ["SZ"]).signatures
+        assert (sig.id, sig.kind) == ("Signature1", SignatureKind.CMS), name
         assert (sig.indication, sig.sub_indication) == (
             Indication.INDETERMINATE,
             "FORMAT_FAILURE",
         ), name
         assert "not supported" in sig.details[0] or "no /SubFilter" in sig.details[0]
+        assert sig.recognition["SZ"].recognised is None, name

@@ -120,7 +120,7 @@ def check_pdf_signature(
     subfilter = _subfilter(sig)
     timestamp = sig.sig_object_type == "/DocTimeStamp"
     if not timestamp and subfilter not in (CADES, PKCS7, RFC3161):
-        raise UnsupportedFormat("PDF signature", _unsupported(subfilter))
+        raise UnsupportedFormat("PDF signature", unsupported_reason(subfilter))
     content = sig.signed_data  # parsed by pyHanko when it listed the signatures
     signed_bytes = _SignedRanges(
         (prefixes or FilePrefixes(file_bytes(sig))).digest_of(byte_ranges(sig)), sig
@@ -238,7 +238,7 @@ def _subfilter(sig: EmbeddedPdfSignature) -> str | None:
     return None if value is None else str(value).removeprefix("/")
 
 
-def _unsupported(subfilter: str | None) -> str:
+def unsupported_reason(subfilter: str | None) -> str:
     if subfilter is None:
         return "the signature dictionary has no /SubFilter, so what /Contents holds is undeclared"
     reason = _UNSUPPORTED.get(subfilter, "a format this verifier does not know")

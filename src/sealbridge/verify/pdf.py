@@ -28,7 +28,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
 
-from sealbridge.documents.pdf.reader import OpenedPdf, open_pdf
+from sealbridge.documents.pdf.reader import OpenedPdf, UnlistedSignature, open_pdf
 from sealbridge.errors import MalformedInput
 from sealbridge.trust.view import Federation
 from sealbridge.verify import pades_checks
@@ -45,7 +45,13 @@ from sealbridge.verify.changes import ChangePolicy
 from sealbridge.verify.changes.analyse import StructureCache
 from sealbridge.verify.later import LaterRevisions, later_revisions
 from sealbridge.verify.outcome import signature_report, unverifiable_report
-from sealbridge.verify.pades_status import check_pdf_signature, is_national
+from sealbridge.verify.pades_status import (
+    CADES,
+    UnsupportedFormat,
+    check_pdf_signature,
+    is_national,
+    unsupported_reason,
+)
 from sealbridge.verify.prefixes import FilePrefixes
 from sealbridge.verify.report.model import (
     SignatureKind,
@@ -129,11 +135,11 @@ def verify_pdf(
     password: str | None = None,
     changes: ChangePolicy | None = None,
 ) -> ValidationReport:
-    """Every signature of ``data``, RSA, ECDSA and SM2 alike; revocation data is the
-    document's own and what ``context`` allows fetching. Files whose cross-reference data
-    is broken are read through ``documents.pdf.reader``, which repairs only what no
-    signature covers or what the bytes leave no doubt about; the repairs are listed in
-    the report's notes.
+    """Every signature of ``data``, RSA, ECDSA and SM2 alike, and those in formats not
+    checked here as undecided; revocation data is the document's own and what
+    ``context`` allows fetching. Files whose cross-reference data is broken are read
+    through ``documents.pdf.reader``, which repairs only what no signature covers or
+    what the bytes leave no doubt about; the repairs are listed in the report's notes.
     """
     # Objects are parsed as they are read (not all up front, which cost a third of a
     # one-signature verification); a hostile nesting met on the way is a typed error.
@@ -199,21 +205,31 @@ def _reports(
     document: _Document, federation: Federation, jurisdictions: Sequence[str], options: _Options
 ) -> list[SignatureReport]:
     data, dss = document.data, document.dss
-    reader, embedded = document.opened.reader, list(document.opened.signatures)
+    reader, entries = document.opened.reader, document.opened.entries
     structures: StructureCache = {}
     reports: list[SignatureReport] = []
-    last_doc_ts = max(
-        (i for i, s in enumerate(embedded) if s.sig_object_type == "/DocTimeStamp"), default=-1
-    )
-    for index, sig in enumerate(embedded):
-        later = later_revisions(data, sig, options.changes, structures)
-        report = _verify_one(sig, index, federation, jurisdictions, document, later)
+    last_doc_ts = max((i for i, s in enumerate(entries) if _is_doc_timestamp(s)), default=-1)
+    for index, entry in enumerate(entries):
+        if isinstance(entry, UnlistedSignature):
+            reports.append(_unlisted_report(entry, index, jurisdictions))
+            continue
+        later = later_revisions(data, entry, options.changes, structures)
+        national = is_national(entry)
+        report = _verify_one(entry, national, index, federation, jurisdictions, document, later)
         if report.kind is SignatureKind.PADES and report.level == "B-T" and dss is not None:
             report = replace(report, level="B-LTA" if last_doc_ts > index else "B-LT")
         reports.append(report)
-        if options.attachment_verifier is not None and report.kind is SignatureKind.PADES:
-            reports.extend(options.attachment_verifier(reader, sig, report))
+        # Seals are looked for beside every signature but SM2 ones, whatever its kind: an
+        # adbe.pkcs7.detached signer's attached seal is checked as a PAdES signer's is.
+        regular = report.kind is not SignatureKind.DOC_TIMESTAMP and not national
+        if options.attachment_verifier is not None and regular:
+            reports.extend(options.attachment_verifier(reader, entry, report))
     return reports
+
+
+def _is_doc_timestamp(entry: EmbeddedPdfSignature | UnlistedSignature) -> bool:
+    """A document timestamp that can prove the time of what it covers: one that is listed."""
+    return isinstance(entry, EmbeddedPdfSignature) and entry.sig_object_type == "/DocTimeStamp"
 
 
 class _Chains:
@@ -268,21 +284,15 @@ class _Chains:
 
 def _verify_one(
     sig: EmbeddedPdfSignature,
+    national: bool,
     index: int,
     federation: Federation,
     jurisdictions: Sequence[str],
     document: _Document,
     later: LaterRevisions,
 ) -> SignatureReport:
-    is_doc_ts = sig.sig_object_type == "/DocTimeStamp"
-    # SM2 with SM3 is outside the PAdES baseline's algorithms: reported as plain CMS.
-    kind = (
-        SignatureKind.DOC_TIMESTAMP
-        if is_doc_ts
-        else SignatureKind.CMS
-        if is_national(sig)
-        else SignatureKind.PADES
-    )
+    declared = sig.sig_object.get("/SubFilter")
+    kind = _kind(sig.sig_object_type == "/DocTimeStamp", declared == f"/{CADES}", national)
     # A plain str: pyHanko's string objects keep a reference to the whole document,
     # which made every report a worker sent back carry the PDF with it.
     sig_id = str(sig.field_name) if sig.field_name else f"signature-{index + 1}"
@@ -293,3 +303,27 @@ def _verify_one(
         return unverifiable_report(sig_id, kind, exc, jurisdictions, later)
     checks = pades_checks.status_checks(status) + list(later.checks)
     return signature_report(sig_id, kind, status, checks, federation, jurisdictions, later)
+
+
+def _unlisted_report(
+    entry: UnlistedSignature, index: int, jurisdictions: Sequence[str]
+) -> SignatureReport:
+    """A signature pyHanko does not list: nothing in it can be checked, which leaves it
+    undecided (EN 319 102-1's INDETERMINATE / FORMAT_FAILURE: a signature the
+    verification cannot process), never passed and never dropped from the report."""
+    reason = entry.problem or unsupported_reason(entry.subfilter)
+    sig_id = entry.field_name or f"signature-{index + 1}"
+    kind = _kind(entry.timestamp, entry.subfilter == CADES, national=False)
+    return unverifiable_report(
+        sig_id, kind, UnsupportedFormat("PDF signature", reason), jurisdictions
+    )
+
+
+def _kind(timestamp: bool, declares_pades: bool, national: bool) -> SignatureKind:
+    """PAdES is what declares ETSI.CAdES.detached (EN 319 142-1), save SM2 with SM3,
+    which is outside the PAdES baseline's algorithms; adbe.pkcs7.detached and the legacy
+    formats are plain CMS. What it declares, not what it is, so that a signature failing
+    PAdES's format rules is reported as the PAdES signature it claims to be."""
+    if timestamp:
+        return SignatureKind.DOC_TIMESTAMP
+    return SignatureKind.PADES if declares_pades and not national else SignatureKind.CMS
