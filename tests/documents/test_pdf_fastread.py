@@ -15,7 +15,7 @@ from __future__ import annotations
 import binascii
 import io
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -24,13 +24,16 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils import filters, generic
+from pyhanko.pdf_utils.decode_limits import DecodeLimits, DecodePurpose, StreamDecodeLimits
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.misc import PdfDecodeLimitError, PdfError, PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import PdfFileWriter
+from pyhanko.pdf_utils.xref import ObjStreamRef
 
 from sealbridge.crypto.algorithms import KeyKind
+from sealbridge.documents.pdf import fastread
 from sealbridge.documents.pdf.fastread import FastObjectReader
 from sealbridge.documents.pdf.reader import ReadLimits, RepairedPdfFileReader
 from sealbridge.documents.pdf.sign import PadesLevel, PadesProfile, PdfSignerIdentity, sign_pdf
@@ -133,6 +136,12 @@ def _shape(obj: generic.PdfObject) -> tuple[object, ...]:
 
 
 def _assert_same(fast: Any, plain: Any) -> None:
+    if isinstance(plain, ArithmeticError):
+        # pyHanko lets decimal.InvalidOperation out of a malformed number ("1.2."); the
+        # fast reader says what it is, an object that cannot be read.
+        assert isinstance(fast, PdfReadError), fast
+        assert "holds a number that cannot be read" in str(fast)
+        return
     if isinstance(fast, Exception) or isinstance(plain, Exception):
         assert (type(fast), str(fast)) == (type(plain), str(plain))
         return
@@ -815,3 +824,570 @@ def test_generated_literal_strings_read_as_pyhanko_reads_them(literal: bytes, st
         strict=strict,
     )
     _assert_same(_read(fast, SIG), _read(plain, SIG))
+
+
+# ---------------------------------------------------------------- object streams
+#
+# Objects in object streams (PDF 32000 7.5.7) are read from the stream's decoded data, its
+# header of (object number, offset) pairs read once per definition of the stream. pyHanko
+# reads them leniently (an index out of range, a header it cannot read, an object it
+# cannot parse: null) and hands back a stream or a reference found there as it is; every
+# test reads the same bytes through both readers.
+
+
+def _xref_stream_pdf(plain: dict[int, bytes], compressed: dict[int, tuple[int, int]]) -> bytes:
+    """One revision indexed by a cross-reference stream: a catalog (1), an empty page tree
+    (2), the ``plain`` objects (number: what stands between ``N 0 obj`` and ``endobj``)
+    and, listed as in object streams, the ``compressed`` ones (number: object stream
+    number and index), whether or not that stream holds them."""
+    bodies = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [] /Count 0 >>",
+        **plain,
+    }
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets: dict[int, int] = {}
+    for number, body in sorted(bodies.items()):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = max([*offsets, *compressed]) + 1
+    offsets[xref] = len(out)
+    rows = bytearray()
+    for number in range(xref + 1):
+        if number in compressed:
+            rows += (
+                bytes([2]) + compressed[number][0].to_bytes(4) + compressed[number][1].to_bytes(2)
+            )
+        elif number in offsets:
+            rows += bytes([1]) + offsets[number].to_bytes(4) + bytes(2)
+        else:
+            rows += bytes([0]) + bytes(4) + (65535 if number == 0 else 0).to_bytes(2)
+    out += b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n" % (
+        xref,
+        xref + 1,
+        len(rows),
+    )
+    out += rows + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % offsets[xref]
+    return bytes(out)
+
+
+def _object_stream(
+    header: bytes,
+    body: bytes,
+    *,
+    n: int | None = None,
+    first: int | None = None,
+    dictionary: bytes | None = None,
+) -> bytes:
+    """An uncompressed object stream: ``header`` then ``body``; /N counts the header's
+    pairs and /First is the header's length unless given, ``dictionary`` replaces both
+    and /Type."""
+    if dictionary is None:
+        dictionary = b"/Type /ObjStm /N %d /First %d" % (
+            len(header.split()) // 2 if n is None else n,
+            len(header) if first is None else first,
+        )
+    data = header + body
+    return b"<< %s /Length %d >>\nstream\n%s\nendstream" % (dictionary, len(data), data)
+
+
+def _packed(objects: list[bytes], separator: bytes = b" ") -> bytes:
+    """``objects`` as a writer packs them: numbered 10, 11, ... in order, each at the
+    offset its pair says, ``separator`` between them (pyHanko's writer puts nothing)."""
+    pairs, offset = [], 0
+    for number, obj in enumerate(objects, start=10):
+        pairs.append(b"%d %d" % (number, offset))
+        offset += len(obj) + len(separator)
+    return _object_stream(b" ".join(pairs) + b" ", separator.join(objects))
+
+
+def _entries(count: int, stream: int = 3) -> dict[int, tuple[int, int]]:
+    """Objects 10, 11, ... at indexes 0, 1, ... of ``stream``, and 30 at index 0 though
+    the header does not name it."""
+    return {10 + index: (stream, index) for index in range(count)} | {30: (stream, 0)}
+
+
+@dataclass(frozen=True)
+class Packed:
+    """An object stream as object 3, the objects the cross-reference stream says are in
+    it (or in another object), and any other objects it needs."""
+
+    name: str
+    stream: bytes
+    entries: dict[int, tuple[int, int]]
+    plain: tuple[tuple[int, bytes], ...] = ()
+
+    def pdf(self) -> bytes:
+        return _xref_stream_pdf({3: self.stream, **dict(self.plain)}, self.entries)
+
+
+def _packs(name: str, *objects: bytes, separator: bytes = b" ") -> Packed:
+    return Packed(name, _packed(list(objects), separator), _entries(len(objects) + 1))
+
+
+# Each vector's objects are read through both readers, strictly and leniently, indexes
+# beyond /N included.
+OBJECT_STREAMS = [
+    _packs("plain objects", b"<< /Type /Annot /Rect [0 0 1 1] >>", b"[1 2.5 /A]", b"(text)"),
+    _packs(
+        "objects packed as pyHanko packs them",
+        b"1",
+        b"2",
+        b"/A",
+        b"true",
+        b"<<>>",
+        b"3",
+        b"[]",
+        separator=b"",
+    ),
+    _packs("a reference spanning two objects", b"5", b"0", b"R", b"[5 0 R]"),
+    _packs("a reference that is the object", b"5 0 R", b"<< /P 5 0 R >>"),
+    _packs("a reference at the very end of the data", b"(a)", b"5 0 R", separator=b""),
+    _packs("a reference too long to be seen as one", b"1 0000000000000000000 R", b"1"),
+    _packs("a stream as the object", b"<< /Length 3 >>\nstream\nabc\nendstream", b"(x)"),
+    _packs("a dictionary followed by 'stream' without payload", b"<< /A 1 >>", b"streamy"),
+    _packs("a comment where the object starts", b"%note\n<< /A 1 >>", b"/B"),
+    _packs("a comment after the last object", b"/A", b"<< /B 2 >> %trailing"),
+    _packs(
+        "a comment between a dictionary and stream", b"<< /Length 1 >> %c\nstream\nx\nendstream"
+    ),
+    _packs("whitespace where the object starts", b" /A", b"\n1"),
+    _packs("a duplicate key", b"<< /A 1 /A 2 >>", b"(b)"),
+    _packs("a key without a value", b"<< /A >>", b"/B"),
+    _packs("nested parentheses", b"(a(b)c)", b"/B"),
+    _packs("a bad hex string", b"<A0G1>", b"<A0>"),
+    _packs("an unterminated array", b"[1 2", b"3"),
+    _packs("a name with an escape", b"/A#20B", b"/C"),
+    _packs("null and booleans", b"null", b"true", b"false", separator=b"\n"),
+    _packs("numbers", b"+7", b"-.5", b"007", b"1.2.3", b"4,5"),
+    Packed("an empty stream", _object_stream(b"", b"", n=0), _entries(1)),
+    Packed(
+        "/N larger than the header", _object_stream(b"10 0 11 3 ", b"12 3 [5]", n=4), _entries(5)
+    ),
+    Packed(
+        "/N smaller than the header",
+        _object_stream(b"10 0 30 2 12 4 ", b"/A/B/C", n=1),
+        _entries(3),
+    ),
+    Packed("/N zero", _object_stream(b"10 0 ", b"/A", n=0), _entries(2)),
+    Packed("/N negative", _object_stream(b"10 0 ", b"/A", n=-1), _entries(2)),
+    Packed("offsets out of order", _object_stream(b"10 6 11 0 12 3 ", b"/A /B /C"), _entries(4)),
+    Packed("an offset beyond the data", _object_stream(b"10 0 11 999 ", b"/A"), _entries(3)),
+    Packed("an offset inside a token", _object_stream(b"10 0 11 2 ", b"<< /A 1 >>"), _entries(3)),
+    Packed("an object named twice", _object_stream(b"10 0 10 3 11 6 ", b"/A /B /C"), _entries(3)),
+    Packed("leading zeros", _object_stream(b"010 0 0011 03 ", b"/A /B"), _entries(3)),
+    Packed(
+        "every kind of whitespace", _object_stream(b"10\x000\x0c11\t3\r\n", b"/A /B"), _entries(3)
+    ),
+    Packed("no whitespace before the body", _object_stream(b"10 0 11 3", b"/A /B"), _entries(3)),
+    Packed(
+        "a header that is the whole data", _object_stream(b"10 0 11 3", b"", first=0), _entries(3)
+    ),
+    Packed("a letter in the header", _object_stream(b"10 0 x 3 11 6 ", b"/A /B /C"), _entries(3)),
+    # Digits followed by a letter: no pair to find by splitting the digits ("31 1").
+    Packed(
+        "a letter where an offset belongs",
+        _object_stream(b"10 0 311 x ", b"[1] /B", n=2),
+        _entries(2) | {31: (3, 1)},
+    ),
+    Packed(
+        "a comment before the header", _object_stream(b"%c\n10 0 ", b"/A", first=8), _entries(2)
+    ),
+    Packed("a real offset", _object_stream(b"10 0 11 3.0 ", b"/A /B"), _entries(3)),
+    Packed("a signed number", _object_stream(b"10 0 +11 3 ", b"/A /B"), _entries(3)),
+    Packed("a negative offset", _object_stream(b"10 0 11 -3 ", b"/A /B"), _entries(3)),
+    Packed("a comma in the header", _object_stream(b"10,0 11 3 ", b"/A /B"), _entries(3)),
+    Packed("a comment in the header", _object_stream(b"10 0 %c\n11 3 ", b"/A /B"), _entries(3)),
+    Packed("a comment ending the header", _object_stream(b"10 0 11 3 %c\n", b"/A /B"), _entries(3)),
+    Packed(
+        "an odd number of header numbers", _object_stream(b"10 0 11 ", b"/A /B", n=2), _entries(3)
+    ),
+    Packed(
+        "a number longer than int() takes",
+        _object_stream(b"10 0 " + b"1" * 5000 + b" 3 ", b"/A /B"),
+        _entries(3),
+    ),
+    Packed("/First beyond the data", _object_stream(b"10 0 ", b"/A", first=99), _entries(2)),
+    Packed("/First negative", _object_stream(b"10 0 11 7 ", b"/A /B", first=-5), _entries(3)),
+    Packed(
+        "/First inside the header", _object_stream(b"10 0 11 3 ", b"/A /B", first=2), _entries(3)
+    ),
+    Packed(
+        "/N and /First indirect",
+        _object_stream(b"", b"10 0 11 3 /A /B", dictionary=b"/Type /ObjStm /N 4 0 R /First 5 0 R"),
+        _entries(3),
+        ((4, b"2"), (5, b"10")),
+    ),
+    Packed(
+        "/N a real",
+        _object_stream(b"", b"10 0 /A", dictionary=b"/Type /ObjStm /N 1.0 /First 5"),
+        _entries(2),
+    ),
+    Packed(
+        "/First a real",
+        _object_stream(b"", b"10 0 /A", dictionary=b"/Type /ObjStm /N 1 /First 5.0"),
+        _entries(2),
+    ),
+    Packed(
+        "no /N", _object_stream(b"", b"10 0 /A", dictionary=b"/Type /ObjStm /First 5"), _entries(2)
+    ),
+    Packed(
+        "no /First", _object_stream(b"", b"10 0 /A", dictionary=b"/Type /ObjStm /N 1"), _entries(2)
+    ),
+    Packed("no /Type", _object_stream(b"", b"10 0 /A", dictionary=b"/N 1 /First 5"), _entries(2)),
+    Packed(
+        "a stream of another /Type",
+        _object_stream(b"", b"10 0 /A", dictionary=b"/Type /XObject /N 1 /First 5"),
+        _entries(2),
+    ),
+    Packed(
+        "/Type a string",
+        _object_stream(b"", b"10 0 /A", dictionary=b"/Type (/ObjStm) /N 1 /First 5"),
+        _entries(2),
+    ),
+    Packed(
+        "/Type indirect",
+        _object_stream(b"", b"10 0 /A", dictionary=b"/Type 4 0 R /N 1 /First 5"),
+        _entries(2),
+        ((4, b"/ObjStm"),),
+    ),
+    Packed(
+        "an object stream that is not a stream", b"<< /Type /ObjStm /N 1 /First 5 >>", _entries(2)
+    ),
+    Packed(
+        "objects said to be in the page tree",
+        _object_stream(b"10 0 ", b"/A"),
+        _entries(2, stream=2),
+    ),
+    Packed(
+        "objects said to be in a missing object",
+        _object_stream(b"10 0 ", b"/A"),
+        _entries(2, stream=9),
+    ),
+]
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["lenient", "strict"])
+@pytest.mark.parametrize("vector", OBJECT_STREAMS, ids=lambda v: v.name)
+def test_objects_in_hand_built_object_streams_read_as_pyhanko_reads_them(
+    vector: Packed, strict: bool
+) -> None:
+    """Read current (then from the reader's cache) and as of the one revision (not cached)."""
+    fast, plain = _both(vector.pdf(), strict=strict)
+    for revision in (None, None, 0):
+        for number in vector.entries:
+            ref = generic.Reference(number, 0)
+            _assert_same(_read(fast, ref, revision), _read(plain, ref, revision))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    objects=st.lists(_VALUES, min_size=1, max_size=5),
+    separator=st.sampled_from([b"", b" ", b"\n", b"\r\n"]),
+    strict=st.booleans(),
+)
+def test_generated_objects_in_an_object_stream_read_as_pyhanko_reads_them(
+    objects: list[bytes], separator: bytes, strict: bool
+) -> None:
+    """The values of the uncompressed-object property, packed into one stream, with nothing
+    between them at times: a value may then run on into the next one as pyHanko reads it."""
+    data = _xref_stream_pdf({3: _packed(objects, separator)}, _entries(len(objects) + 1))
+    fast, plain = _both(data, strict=strict)
+    for number in _entries(len(objects) + 1):
+        ref = generic.Reference(number, 0)
+        _assert_same(_read(fast, ref), _read(plain, ref))
+
+
+_HEADER_PIECES = st.sampled_from(
+    [b"10", b"11", b"12", b"0", b"3", b"6", b" ", b"\n", b"\x00", b"%c\n", b"x", b".", b"+", b"-"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    header=st.lists(_HEADER_PIECES, max_size=14).map(b"".join),
+    body=st.lists(_VALUES, max_size=3).map(b" ".join),
+    count=st.integers(-1, 6),
+    first=st.integers(-3, 30),
+    strict=st.booleans(),
+)
+def test_generated_object_stream_headers_read_as_pyhanko_reads_them(
+    header: bytes, body: bytes, count: int, first: int, strict: bool
+) -> None:
+    """Headers of numbers, whitespace, comments and junk, any /N and /First."""
+    entries = _entries(7)
+    data = _xref_stream_pdf({3: _object_stream(header, body, n=count, first=first)}, entries)
+    fast, plain = _both(data, strict=strict)
+    for number in entries:
+        ref = generic.Reference(number, 0)
+        _assert_same(_read(fast, ref), _read(plain, ref))
+
+
+def _in_stream(
+    writer: IncrementalPdfFileWriter, objects: dict[int, generic.PdfObject], number: int | None
+) -> None:
+    """Puts ``objects`` (existing object numbers) in a new object stream, or in a new
+    definition of object stream ``number``: pyHanko's writer has no call for either."""
+    stream = writer.prepare_object_stream()
+    for idnum, obj in objects.items():
+        stream.add_object(idnum, obj)
+        writer.objs_in_streams[idnum] = obj
+    if number is not None:
+        writer.objects[(0, number)] = stream.as_pdf_object()
+        stream.ref = generic.IndirectObject(number, 0, writer)
+
+
+def _with_streams(*streams: list[generic.PdfObject], compress: bool = True) -> bytes:
+    """A document by pyHanko's writer with each list of objects in an object stream."""
+    writer = PdfFileWriter(stream_xrefs=True)
+    for objects in streams:
+        stream = writer.prepare_object_stream(compress=compress)
+        for obj in objects:
+            writer.add_object(obj, obj_stream=stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _updated(data: bytes, change: Callable[[IncrementalPdfFileWriter], object]) -> bytes:
+    """``data`` with an incremental update made by ``change(writer)``."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    # A new object stream joins the writer's objects only as it writes: without this an
+    # update that only fills one would not be written at all.
+    writer._force_write_when_empty = True
+    change(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _compressed(reader: PdfFileReader) -> list[generic.Reference]:
+    """The objects the reader now finds in object streams."""
+    xrefs = reader.xrefs
+    refs = set().union(*map(xrefs.explicit_refs_in_revision, range(xrefs.total_revisions)))
+    return sorted(
+        (ref for ref in refs if isinstance(xrefs[ref], ObjStreamRef)), key=lambda r: r.idnum
+    )
+
+
+_NAMES = st.text(max_size=6).map(lambda t: generic.NameObject("/" + t))
+_PDF_VALUES = st.recursive(
+    st.one_of(
+        st.integers(-(10**9), 10**9).map(generic.NumberObject),
+        st.decimals(-1000, 1000, places=3).map(generic.FloatObject),
+        st.booleans().map(generic.BooleanObject),
+        st.builds(generic.NullObject),
+        st.text(max_size=12).map(generic.TextStringObject),
+        st.binary(max_size=40).map(generic.ByteStringObject),
+        _NAMES,
+        st.builds(generic.IndirectObject, st.integers(1, 40), st.just(0), st.none()),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4).map(generic.ArrayObject),
+        st.dictionaries(_NAMES, inner, max_size=4).map(generic.DictionaryObject),
+    ),
+    max_leaves=8,
+)
+# A reference cannot stand for an object in a stream.
+_STORED = _PDF_VALUES.filter(lambda v: not isinstance(v, generic.IndirectObject))
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> bytes:
+    """Objects in two object streams (pyHanko's writer), then one to three updates that
+    rewrite some of them: into a new definition of either stream (under its number, so a
+    stream may lose objects it still indexes, and objects move between streams), into a
+    new stream, or out of streams into the file."""
+    count = draw(st.integers(2, 8))
+    values = draw(st.lists(_STORED, min_size=count, max_size=count))
+    data = _with_streams(values[::2], values[1::2], compress=draw(st.booleans()))
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    objects = _compressed(reader)
+    streams = sorted({reader.xrefs[ref].obj_stream_id for ref in objects})
+    for _ in range(draw(st.integers(1, 3))):
+        moves: dict[object, dict[int, generic.PdfObject]] = {}
+        for ref in objects:
+            where = draw(st.sampled_from(["stays", "stays", *streams, "a new stream", "the file"]))
+            if where != "stays":
+                moves.setdefault(where, {})[ref.idnum] = draw(_STORED)
+
+        def change(writer: IncrementalPdfFileWriter, moves: dict[object, Any] = moves) -> None:
+            for where, moved in moves.items():
+                if where == "the file":
+                    for idnum, value in moved.items():
+                        writer.objects[(0, idnum)] = value
+                else:
+                    _in_stream(writer, moved, where if isinstance(where, int) else None)
+
+        data = _updated(data, change)
+    return data
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=histories())
+def test_object_streams_rewritten_in_updates_read_as_pyhanko_reads_them(data: bytes) -> None:
+    """Every object as of every revision, and as it is now."""
+    _assert_documents_read_alike(data, *_both(data), signatures=0)
+
+
+def test_a_historical_read_finds_the_object_in_the_streams_newest_definition() -> None:
+    """pyHanko 0.38 looks an object up in whatever definition of its stream the reader
+    holds now, even when asked for an older revision: after an update that redefines the
+    stream, object x as of revision 0 reads as rewritten and y, no longer in the stream, as
+    null. The fast reader must do the same (were pyHanko to read the stream as of the
+    revision, this test and the property above would say so)."""
+    data = _with_streams([generic.pdf_string("x0"), generic.NumberObject(5)])
+    x, y = _compressed(PdfFileReader(io.BytesIO(data), strict=False))
+    stream = PdfFileReader(io.BytesIO(data), strict=False).xrefs[x].obj_stream_id
+    data = _updated(data, lambda w: _in_stream(w, {x.idnum: generic.pdf_string("x1")}, stream))
+    fast, plain = _both(data)
+    for reader in (fast, plain):
+        assert reader.get_object(x, revision=0) == "x1"
+        assert isinstance(reader.get_object(y, revision=0), generic.NullObject)
+    for ref in (x, y):
+        _assert_same(_read(fast, ref, 0), _read(plain, ref, 0))
+        _assert_same(_read(fast, ref), _read(plain, ref))
+
+
+def test_a_stream_replaced_in_the_readers_cache_is_read_afresh() -> None:
+    """A header read belongs to the stream object it was read from: once the reader's cache
+    holds another object under the stream's number (``cache_indirect_object`` is pyHanko's
+    API), pyHanko reads the objects from that one, and so must the fast reader."""
+    fast, plain = _both(_with_streams([generic.pdf_string("a")]))
+    others = _both(_with_streams([generic.pdf_string("b")]))
+    (ref,) = _compressed(plain)
+    number = plain.xrefs[ref].obj_stream_id
+    for reader, other in zip((fast, plain), others, strict=True):
+        assert reader.get_object(ref, revision=0) == "a"
+        reader.cache_indirect_object(0, number, other.get_object(generic.Reference(number)))
+    _assert_same(_read(fast, ref, 0), _read(plain, ref, 0))
+    assert fast.get_object(ref, revision=0) == "b"
+
+
+def _count(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[object]:
+    """Counts calls of ``owner.name``."""
+    calls: list[object] = []
+    original = getattr(owner, name)
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counting)
+    return calls
+
+
+def test_the_header_of_a_500_object_stream_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyHanko re-reads the header up to the object's pair for every object; read once,
+    and every object read fast, it is read once for all of them."""
+    values = [
+        generic.DictionaryObject(
+            {
+                generic.pdf_name("/Type"): generic.pdf_name("/Annot"),
+                generic.pdf_name("/T"): generic.pdf_string(f"field {index}"),
+                generic.pdf_name("/Rect"): generic.ArrayObject(
+                    map(generic.NumberObject, (0, 0, index, 9))
+                ),
+            }
+        )
+        for index in range(500)
+    ]
+    data = _with_streams(values)
+    fast, plain = _both(data)
+    headers = _count(monkeypatch, fastread, "_read_header")
+    fallbacks = _count(monkeypatch, FastObjectReader, "_get_object_from_stream")
+    refs = _compressed(plain)
+    assert len(refs) == 500
+    for ref in refs:
+        _assert_same(_read(fast, ref), _read(plain, ref))
+    assert len(headers) == 1
+    assert fallbacks == []
+
+
+@needs_interop
+@pytest.mark.parametrize(
+    "name", ["belgian_pki_multiple_ocsps_lt.pdf", "modified_after_signature.pdf"]
+)
+def test_real_world_object_streams_are_read_fast(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files compare equal above; this says it was the fast reading that was compared."""
+    fast = FastObjectReader(io.BytesIO((INTEROP / name).read_bytes()), strict=False)
+    fallbacks = _count(monkeypatch, FastObjectReader, "_get_object_from_stream")
+    compressed = [
+        (ref, revision)
+        for ref, revision in _every_definition(fast)
+        if isinstance(fast.xrefs.get_historical_ref(ref, revision), ObjStreamRef)
+    ]
+    assert compressed
+    for ref, revision in compressed:
+        assert isinstance(fast.get_object(ref, revision=revision), generic.PdfObject)
+    assert fallbacks == []
+
+
+def test_each_object_stream_is_decoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """However many of its objects are read, now and as of past revisions."""
+    data = _with_streams(
+        [generic.NumberObject(n) for n in range(20)], [generic.pdf_string("s")] * 20
+    )
+    data = _updated(data, lambda w: w.add_object(generic.pdf_string("new")))
+    fast = FastObjectReader(io.BytesIO(data), strict=False)
+    decodes = _count(monkeypatch, filters.FlateDecode, "decode_bounded")
+    for revision in (None, 0, 1, None):
+        for ref in _compressed(fast):
+            fast.get_object(ref, revision=revision)
+    assert len(decodes) == 2
+
+
+def test_an_object_stream_is_decoded_under_the_readers_object_stream_limit() -> None:
+    """The reader's decode limits for object streams apply, as pyHanko applies them."""
+    data = _with_streams([generic.pdf_string("x" * 500)])
+    limits = DecodeLimits(
+        per_purpose={DecodePurpose.OBJECT_STREAM: StreamDecodeLimits(max_output_size=100)}
+    )
+    fast = FastObjectReader(io.BytesIO(data), strict=False, decode_limits=limits)
+    plain = PdfFileReader(io.BytesIO(data), strict=False, decode_limits=limits)
+    (ref,) = _compressed(plain)
+    mine, theirs = _read(fast, ref), _read(plain, ref)
+    assert isinstance(theirs, PdfDecodeLimitError)
+    _assert_same(mine, theirs)
+
+
+def test_objects_in_an_encrypted_files_streams_are_left_to_pyhanko(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fast path's /Encrypt rule holds for object streams too."""
+    writer = PdfFileWriter(stream_xrefs=True)
+    stream = writer.prepare_object_stream()
+    ref = writer.add_object(generic.pdf_string("secret"), obj_stream=stream).reference
+    writer.encrypt("owner-secret", "user-secret")
+    out = io.BytesIO()
+    writer.write(out)
+    fast, plain = _both(out.getvalue())
+    for reader in (fast, plain):
+        reader.decrypt("user-secret")
+    fallbacks = _count(monkeypatch, FastObjectReader, "_get_object_from_stream")
+    _assert_same(_read(fast, ref), _read(plain, ref))
+    assert fast.get_object(ref) == "secret"
+    assert fallbacks
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _xref_stream_pdf({3: _object_stream(b"3 0 ", b"/A")}, {3: (3, 0)}),
+        _xref_stream_pdf(
+            {4: b"<< /Type /ObjStm /N 1 /First 4 /Length 3 0 R >>\nstream\n3 0 7\nendstream"},
+            {3: (4, 0)},
+        ),
+    ],
+    ids=["object 3 is in stream 3", "stream 4's /Length is its object 3"],
+)
+def test_an_object_stream_that_needs_itself_costs_what_it_costs_pyhanko(data: bytes) -> None:
+    """pyHanko recurses to the stack limit; each level must not be tried twice. Which error
+    comes out depends on where the stack runs out (pyHanko turns a RecursionError inside a
+    dictionary key into a PdfReadError), for pyHanko alone too."""
+    for reader in _both(data):
+        assert isinstance(_read(reader, SIG), RecursionError | PdfError)
+    fast, plain = _both(data)
+    assert _reads_until_recursion_stops(fast) <= 2 * _reads_until_recursion_stops(plain) + 4

@@ -11,6 +11,15 @@ payloads are read by pyHanko's own routine. A comment, a duplicate key or a toke
 fast grammar does not match exactly sends the whole object to pyHanko, so the objects
 returned are the ones pyHanko would return (tests/documents/test_pdf_fastread.py checks
 this against pyHanko on real files and on generated ones).
+
+Objects in object streams (PDF 32000 7.5.7, what Acrobat, Word, LibreOffice and DSS write)
+cost pyHanko more still: for each one it re-reads the stream's header of (number, offset)
+pairs with its tokenizer up to the object's pair, so the N objects of a stream cost O(N²)
+tokens. Here the header of each definition of a stream is read once, by a regular
+expression that stops where pyHanko's tokenizer would read anything but plain digits, and
+the object at its offset is read as above. Whatever the fast reading does not cover (a
+header read only in part, strict mode, an index out of range, a stream as the object) is
+pyHanko's own ``_get_object_from_stream``'s to read.
 """
 
 from __future__ import annotations
@@ -18,10 +27,14 @@ from __future__ import annotations
 import binascii
 import io
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.decode_limits import DecodePurpose
+from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.xref import ObjStreamRef
 
 _SKIP = re.compile(rb"[\x00\t\n\f\r ]*")
 _HEADER = re.compile(rb"(\d+)[\x00\t\n\f\r ]+(\d+)[\x00\t\n\f\r ]+obj")
@@ -63,6 +76,19 @@ _KEYWORDS = {b"true": True, b"false": False, b"null": None}
 # pyHanko peeks this many bytes to tell a reference from a number.
 _REFERENCE_PEEK = 20
 _MAX_DEPTH = 64
+# One (object number, offset) pair of an object stream's header, as pyHanko's tokenizer
+# reads it when both are plain digits: whitespace, a number ending at whitespace, one
+# ending before anything its number reader would take ("+,-.0-9"), then the whitespace it
+# skips before the next pair, which must neither end the data (pyHanko raises there) nor
+# start a comment. Longer numbers than any writer needs are left to pyHanko (int() refuses
+# 4300 digits).
+_PAIR = re.compile(
+    rb"[\x00\t\n\f\r ]*(\d{1,18})[\x00\t\n\f\r ]+(\d{1,18})(?![+,\-.0-9])"
+    rb"[\x00\t\n\f\r ]*(?=[^%\x00\t\n\f\r ])"
+)
+# pyHanko reads an object in an object stream exactly at its offset: whitespace or a
+# comment there (an error, or a comment skipped) or the end of the data is its business.
+_NOT_AT_AN_OBJECT = b"\x00\t\n\f\r %"
 
 
 class _NotFast(Exception):
@@ -70,7 +96,8 @@ class _NotFast(Exception):
 
 
 class FastObjectReader(PdfFileReader):
-    """A ``PdfFileReader`` that parses uncompressed, unencrypted objects quickly."""
+    """A ``PdfFileReader`` that parses unencrypted objects quickly: uncompressed ones,
+    and those in object streams when it does not read strictly."""
 
     # Set while an object is being read: what that read needs in turn (a stream's
     # indirect /Length) is left to pyHanko, so a self-referencing length costs what it
@@ -80,6 +107,9 @@ class FastObjectReader(PdfFileReader):
     # lookup walks every revision's trailer, which made each read cost the file's length.
     _checked_trailer: object = None
     _unencrypted = False
+    # The object streams read so far, by object number (made on first use: the repairing
+    # reader does not run this class's __init__).
+    _object_streams: dict[int, _ObjectStream] | None = None
 
     def _read_object(
         self,
@@ -88,7 +118,28 @@ class FastObjectReader(PdfFileReader):
         never_decrypt: bool = False,
         as_metadata_stream: bool = False,
     ) -> Any:
-        if (
+        try:
+            return self._read_marked(ref, marker, never_decrypt, as_metadata_stream)
+        except ArithmeticError as exc:
+            # pyHanko reads a malformed number ("1.2.") with decimal.Decimal, whose
+            # InvalidOperation none of its callers expect: it is an unreadable object.
+            raise PdfReadError(
+                f"object {ref.idnum} {ref.generation} holds a number that cannot be read"
+            ) from exc
+
+    def _read_marked(
+        self,
+        ref: generic.Reference,
+        marker: Any,
+        never_decrypt: bool,
+        as_metadata_stream: bool,
+    ) -> Any:
+        if isinstance(marker, ObjStreamRef):
+            # pyHanko neither decrypts nor reads as metadata an object in a stream; read
+            # strictly, it checks each pair's index too, which is left to it.
+            if not self.strict and self._is_unencrypted():
+                return self._read_compressed(ref.idnum, marker)
+        elif (
             not self._reading
             and isinstance(marker, int)
             and isinstance(self.stream, io.BytesIO)
@@ -96,8 +147,10 @@ class FastObjectReader(PdfFileReader):
             and not as_metadata_stream
         ):
             self._reading = True
+            container = generic.Reference(ref.idnum, ref.generation, self)
             try:
-                return _Parser(self, self.stream, ref).indirect(marker)
+                with self.stream.getbuffer() as data:
+                    return _Parser(self, self.stream, data, container).indirect(marker)
             except _NotFast:
                 return super()._read_object(
                     ref, marker, never_decrypt=never_decrypt, as_metadata_stream=False
@@ -107,6 +160,33 @@ class FastObjectReader(PdfFileReader):
         return super()._read_object(
             ref, marker, never_decrypt=never_decrypt, as_metadata_stream=as_metadata_stream
         )
+
+    def _read_compressed(self, idnum: int, marker: ObjStreamRef) -> Any:
+        """Object ``idnum`` of an object stream, read from the stream's definition that
+        pyHanko reads it from: the one the reader resolves the stream's number to now,
+        even for a historical read (pyHanko 0.38 does not look up the stream's definition
+        in the revision asked for). Nothing here is tried and then retried: an error
+        fetching or decoding the stream is the one pyHanko raises for the same call."""
+        number, index = marker.obj_stream_id, marker.ix_in_stream
+        stream = generic.Reference(number, 0, self).get_object()
+        streams = self._object_streams
+        if streams is None:
+            streams = self._object_streams = {}
+        entry = streams.get(number)
+        if entry is None or entry.stream is not stream:
+            entry = _ObjectStream.of(stream)
+            if entry is None:
+                return self._get_object_from_stream(idnum, number, index)
+            streams[number] = entry
+        if 0 <= index < entry.count:
+            at = entry.locate(idnum)
+            if at is not None:
+                container = generic.Reference(idnum, 0, self)
+                try:
+                    return _Parser(self, entry.buffer, entry.data, container).compressed(at)
+                except _NotFast:
+                    pass
+        return self._get_object_from_stream(idnum, number, index)
 
     def _is_unencrypted(self) -> bool:
         """No /Encrypt in the trailer; until the trailer is read (cross-reference
@@ -120,31 +200,105 @@ class FastObjectReader(PdfFileReader):
         return self._unencrypted
 
 
+class _ObjectStream:
+    """One definition of an object stream, its header read once and in full."""
+
+    def __init__(self, stream: generic.StreamObject, count: int, first: int) -> None:
+        self.stream = stream
+        self.count = count
+        self.first = first
+        # Set as the first object is located: the decoded data, a stream over it for the
+        # values pyHanko's tokenizer reads, and the header's offsets.
+        self.data = b""
+        self.buffer = io.BytesIO()
+        self.offsets: dict[int, int] | None = None
+
+    @classmethod
+    def of(cls, stream: generic.PdfObject) -> _ObjectStream | None:
+        """``stream`` if pyHanko reads it as an object stream and its /N and /First are
+        numbers in its dictionary, /First not negative (pyHanko's seek before the data
+        fails). Anything else is pyHanko's: an indirect /N, say, would be read here (and
+        could recurse) before pyHanko's own attempt read it again."""
+        if not isinstance(stream, generic.StreamObject):
+            return None
+        kind, count, first = (dict.get(stream, key) for key in ("/Type", "/N", "/First"))
+        if not (
+            isinstance(kind, generic.NameObject)
+            and kind == "/ObjStm"
+            and type(count) is generic.NumberObject
+            and type(first) is generic.NumberObject
+            and first >= 0
+        ):
+            return None
+        return cls(stream, int(count), int(first))
+
+    def locate(self, idnum: int) -> int | None:
+        """Where object ``idnum`` starts in the decoded data, if pyHanko finds its pair in
+        the part of the header read here. The stream is decoded as pyHanko decodes it,
+        under the reader's decode limits, when the first object is asked for."""
+        if self.offsets is None:
+            data = self.stream.read_data(DecodePurpose.OBJECT_STREAM)
+            self.offsets = _read_header(data, self.count)
+            self.data, self.buffer = data, io.BytesIO(data)
+        offset = self.offsets.get(idnum)
+        return None if offset is None else self.first + offset
+
+
+def _read_header(data: bytes, count: int) -> dict[int, int]:
+    """The offset of each object number's first pair among the ``count`` pairs that start
+    ``data``, as far as the pairs are plain digits (pyHanko also reads on past the header
+    when /N says so, and stops at its object's first pair)."""
+    offsets: dict[int, int] = {}
+    at = 0
+    for _ in range(count):
+        pair = _PAIR.match(data, at)
+        if pair is None:
+            break
+        offsets.setdefault(int(pair[1]), int(pair[2]))
+        at = pair.end()
+    return offsets
+
+
 class _Parser:
-    def __init__(self, reader: PdfFileReader, stream: io.BytesIO, ref: generic.Reference) -> None:
+    """Reads values from ``data``, the contents of ``stream`` (the file or an object
+    stream's decoded data), where pyHanko's tokenizer would read them from ``stream``."""
+
+    def __init__(
+        self,
+        reader: PdfFileReader,
+        stream: io.BytesIO,
+        data: bytes | memoryview,
+        container: generic.Reference,
+    ) -> None:
         self.reader = reader
         self.stream = stream
-        self.data = stream.getbuffer()
-        self.ref = ref
-        self.container = generic.Reference(ref.idnum, ref.generation, reader)
+        self.data = data
+        self.container = container
 
     def indirect(self, offset: int) -> generic.PdfObject:
+        """The indirect object at ``offset`` in the file, header to ``endobj``."""
+        return self._exactly(self._indirect, offset)
+
+    def compressed(self, offset: int) -> generic.PdfObject:
+        """The object at ``offset`` in an object stream: a bare value."""
+        return self._exactly(self._compressed, offset)
+
+    @staticmethod
+    def _exactly(read: Callable[[int], generic.PdfObject], offset: int) -> generic.PdfObject:
         try:
-            return self._indirect(offset)
+            return read(offset)
         except _NotFast:
             raise
         except Exception as exc:
             # Whatever pyHanko makes of these bytes is what the caller gets.
             raise _NotFast from exc
-        finally:
-            self.data.release()
 
     def _indirect(self, offset: int) -> generic.PdfObject:
         header = _HEADER.match(self.data, offset)
         if (
             header is None
-            or int(header[1]) != self.ref.idnum
-            or int(header[2]) != self.ref.generation
+            or int(header[1]) != self.container.idnum
+            or int(header[2]) != self.container.generation
         ):
             raise _NotFast
         value, at = self._value(self._skip(header.end()), 0)
@@ -162,6 +316,17 @@ class _Parser:
         if self._peek(at, 6) != b"endobj":
             raise _NotFast
         self.stream.seek(at + 6)
+        return value
+
+    def _compressed(self, offset: int) -> generic.PdfObject:
+        if self._peek(offset, 1) in _NOT_AT_AN_OBJECT:
+            raise _NotFast
+        value, at = self._value(offset, 0)
+        # pyHanko skips the whitespace after the value, a comment in it may run to the end
+        # of the data (an error), and a dictionary followed by ``stream`` is a stream.
+        at = self._skip(at)
+        if isinstance(value, generic.DictionaryObject) and self._peek(at, 6) == b"stream":
+            raise _NotFast
         return value
 
     def _skip(self, at: int) -> int:
