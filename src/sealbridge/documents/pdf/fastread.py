@@ -32,7 +32,7 @@ from typing import Any
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.decode_limits import DecodePurpose
-from pyhanko.pdf_utils.misc import PdfReadError
+from pyhanko.pdf_utils.misc import PdfReadError, read_non_whitespace
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.xref import ObjStreamRef
 
@@ -242,6 +242,58 @@ class _ObjectStream:
             self.data, self.buffer = data, io.BytesIO(data)
         offset = self.offsets.get(idnum)
         return None if offset is None else self.first + offset
+
+
+def object_in_stream(
+    reader: PdfFileReader, idnum: int, stream: generic.PdfObject, index: int
+) -> generic.PdfObject:
+    """Object ``idnum``, pair ``index`` of ``stream``: one given definition of an object
+    stream, as a revision before the last defined it. pyHanko reads an object of an
+    older revision from the stream's current definition, so a later update that
+    redefines the stream under its number would change what the older revision seems to
+    hold. Read leniently, as pyHanko reads an object from the stream it finds: an object
+    the definition does not hold, or cannot give, is null; ``PdfReadError`` when
+    ``stream`` is no object stream at all."""
+    entry = _ObjectStream.of(stream)
+    if entry is None:
+        raise PdfReadError(f"object {idnum} is in an object stream that is no object stream")
+    if not 0 <= index < entry.count:
+        return generic.NullObject()
+    at = entry.locate(idnum)
+    container = generic.Reference(idnum, 0, reader)
+    if at is not None:
+        try:
+            return _Parser(reader, entry.buffer, entry.data, container).compressed(at)
+        except _NotFast:
+            pass
+    return _slowly_in_stream(entry, idnum, container)
+
+
+def _slowly_in_stream(
+    entry: _ObjectStream, idnum: int, container: generic.Reference
+) -> generic.PdfObject:
+    """The object by pyHanko's tokenizer, pair by pair, for what the fast path does not
+    read: a header with comments or signs, an object it does not parse."""
+    data = io.BytesIO(entry.data)
+    for _ in range(entry.count):
+        try:
+            number = _number_at(data)
+            offset = _number_at(data)
+        except (ValueError, PdfReadError):
+            return generic.NullObject()
+        if number != idnum:
+            continue
+        data.seek(entry.first + offset)
+        try:
+            return generic.read_object(data, container)
+        except PdfReadError:
+            return generic.NullObject()
+    return generic.NullObject()
+
+
+def _number_at(data: io.BytesIO) -> int:
+    read_non_whitespace(data, seek_back=True)
+    return int(generic.NumberObject.read_from_stream(data))
 
 
 def _read_header(data: bytes, count: int) -> dict[int, int]:

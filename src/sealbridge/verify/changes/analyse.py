@@ -37,7 +37,17 @@ from sealbridge.verify.changes.timeline import Timeline
 # timeline holds that reader, so the id is not reused); one dict serves a file's signatures.
 StructureCache = dict[int, Timeline]
 
-_PARSE_ERRORS = (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError)
+# What pyHanko raises on bad bytes (its object-stream reads assert, its numbers are Decimals).
+_PARSE_ERRORS = (
+    PdfError,
+    ValueError,
+    KeyError,
+    TypeError,
+    IndexError,
+    AttributeError,
+    AssertionError,
+    ArithmeticError,
+)
 
 
 def analyse_changes(

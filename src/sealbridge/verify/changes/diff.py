@@ -265,7 +265,7 @@ class RevisionJudge:
         if key in history.freed[rev] or location is None:
             self.found.freed.append(key)
             return
-        offset = history.offset(location, rev)
+        offset = history.offset(location)
         if offset is not None:
             self.found.offsets.append((offset, key))
         old_roles = self.ctx.before.roles.get(key, set())

@@ -7,19 +7,40 @@ way costs n^2 reads and copies. Here the cross-reference sections are indexed on
 object, by the revisions that wrote it, so a lookup is a bisection; and a definition at
 one place in the file is the same object in every revision that uses it, so it is read
 once and shared by all of them.
+
+An object inside an object stream is at a place only together with the stream's own
+definition: a revision that redefines the stream under its number redefines every object
+in it, whether or not its cross-reference section lists them, and an older revision's
+object is read from the stream as that revision defined it (pyHanko reads it from the
+stream's current definition, which would let a later update rewrite what an earlier,
+signed revision seems to hold).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.xref import ObjStreamRef
 
+from sealbridge.documents.pdf.fastread import object_in_stream
+
 Key = tuple[int, int]
-Location = int | ObjStreamRef
+# What a cross-reference entry says: a file offset, or a place in an object stream.
+Entry = int | ObjStreamRef
+
+
+class Packed(NamedTuple):
+    """A place in an object stream, with where that stream is defined in the revision."""
+
+    entry: ObjStreamRef
+    container: int | None
+
+
+Location = int | Packed
 
 
 def key_of(ref: generic.IndirectObject | generic.Reference) -> Key:
@@ -36,7 +57,7 @@ class ObjectHistory:
         xrefs = reader.xrefs
         self.total = int(xrefs.total_revisions)
         self._revisions: dict[Key, list[int]] = {}
-        self._locations: dict[Key, list[Location | None]] = {}
+        self._entries: dict[Key, list[Entry | None]] = {}
         self._written: dict[Key, list[int]] = {}
         self.explicit: list[frozenset[Key]] = []
         self.freed: list[frozenset[Key]] = []
@@ -45,29 +66,51 @@ class ObjectHistory:
         # through pyHanko's per-item decryption look-up.
         self.plain = not reader.encrypted
         self._trailers: dict[int, generic.DictionaryObject] = {}
+        # The objects each object stream holds, as of the revision being indexed.
+        members: dict[int, set[Key]] = {}
         for revision in range(self.total):
             freed = frozenset(key_of(r) for r in xrefs.refs_freed_in_revision(revision))
-            explicit = frozenset(key_of(r) for r in xrefs.explicit_refs_in_revision(revision))
+            listed = frozenset(key_of(r) for r in xrefs.explicit_refs_in_revision(revision))
             for key in sorted(freed):
-                self._record(key, revision, None)
-            for key in sorted(explicit):
+                self._record(key, revision, None, members)
+            for key in sorted(listed):
                 where = xrefs.get_historical_ref(generic.Reference(*key), revision)
-                self._record(key, revision, where)
+                self._record(key, revision, where, members)
+            # A redefined object stream redefines what it holds: those objects are
+            # written in this revision as much as the ones its section lists.
+            rewritten = [number for number, generation in listed | freed if generation == 0]
+            held: set[Key] = set().union(*(members.get(number, ()) for number in rewritten))
+            explicit = listed | (held - freed)
+            for key in sorted(explicit):
                 self._written.setdefault(key, []).append(revision)
             self.freed.append(freed)
-            self.explicit.append(explicit)
+            self.explicit.append(frozenset(explicit))
 
-    def _record(self, key: Key, revision: int, where: Location | None) -> None:
+    def _record(
+        self, key: Key, revision: int, where: Entry | None, members: dict[int, set[Key]]
+    ) -> None:
+        entries = self._entries.setdefault(key, [])
+        if entries and isinstance(entries[-1], ObjStreamRef):
+            members.get(entries[-1].obj_stream_id, set()).discard(key)
+        if isinstance(where, ObjStreamRef):
+            members.setdefault(where.obj_stream_id, set()).add(key)
         self._revisions.setdefault(key, []).append(revision)
-        self._locations.setdefault(key, []).append(where)
+        entries.append(where)
 
-    def location(self, key: Key, revision: int) -> Location | None:
-        """Where ``revision``'s cross-reference data puts ``key`` (``None``: nowhere)."""
+    def _entry(self, key: Key, revision: int) -> Entry | None:
         revisions = self._revisions.get(key)
         if revisions is None:
             return None
         at = bisect_right(revisions, revision)
-        return self._locations[key][at - 1] if at else None
+        return self._entries[key][at - 1] if at else None
+
+    def location(self, key: Key, revision: int) -> Location | None:
+        """Where ``revision``'s cross-reference data puts ``key`` (``None``: nowhere)."""
+        entry = self._entry(key, revision)
+        if not isinstance(entry, ObjStreamRef):
+            return entry
+        container = self._entry((entry.obj_stream_id, 0), revision)
+        return Packed(entry, container if isinstance(container, int) else None)
 
     def first_defined(self, key: Key) -> int | None:
         """The earliest revision whose cross-reference data lists ``key``."""
@@ -79,13 +122,10 @@ class ObjectHistory:
         written = self._written.get(key, [])
         return bisect_right(written, upto) > bisect_right(written, after)
 
-    def offset(self, where: Location, revision: int) -> int | None:
+    def offset(self, where: Location) -> int | None:
         """The file offset of a definition; for one inside an object stream, that
         stream's offset in the same revision."""
-        if isinstance(where, int):
-            return where
-        container = self.location((where.obj_stream_id, 0), revision)
-        return container if isinstance(container, int) else None
+        return where if isinstance(where, int) else where.container
 
     def load(self, key: Key, revision: int) -> generic.PdfObject:
         """``key``'s value in ``revision``, decrypted, resolved within nothing: callers
@@ -99,7 +139,13 @@ class ObjectHistory:
             # pyHanko decides what a dangling reference is (null, or an error if strict).
             return self.reader.get_object(ref, revision=revision)
         latest = self.location(key, self.total - 1) == where
-        found = self.reader.get_object(ref) if latest else self.reader.get_object(ref, revision)
+        if latest:
+            found = self.reader.get_object(ref)
+        elif isinstance(where, Packed) and where.container is not None:
+            stream = self.load((where.entry.obj_stream_id, 0), revision)
+            found = object_in_stream(self.reader, key[0], stream, where.entry.ix_in_stream)
+        else:
+            found = self.reader.get_object(ref, revision)
         self._objects[key, where] = found
         return found
 
