@@ -110,6 +110,9 @@ class FastObjectReader(PdfFileReader):
     # The object streams read so far, by object number (made on first use: the repairing
     # reader does not run this class's __init__).
     _object_streams: dict[int, _ObjectStream] | None = None
+    # Where each definition read here ends, by where it starts (not streams: an indirect
+    # /Length could make the same bytes read differently).
+    _ends: dict[int, int] | None = None
 
     def _read_object(
         self,
@@ -150,7 +153,12 @@ class FastObjectReader(PdfFileReader):
             container = generic.Reference(ref.idnum, ref.generation, self)
             try:
                 with self.stream.getbuffer() as data:
-                    return _Parser(self, self.stream, data, container).indirect(marker)
+                    found = _Parser(self, self.stream, data, container).indirect(marker)
+                if not isinstance(found, generic.StreamObject):
+                    if self._ends is None:
+                        self._ends = {}
+                    self._ends[marker] = self.stream.tell()
+                return found
             except _NotFast:
                 return super()._read_object(
                     ref, marker, never_decrypt=never_decrypt, as_metadata_stream=False
@@ -187,6 +195,16 @@ class FastObjectReader(PdfFileReader):
                 except _NotFast:
                     pass
         return self._get_object_from_stream(idnum, number, index)
+
+    def same_definition(self, read: int, other: int) -> bool:
+        """Whether the bytes at offset ``other`` begin with the whole definition read
+        here from offset ``read``: the same bytes parse to the same object, so a revision
+        that writes an object again unchanged need not be parsed again."""
+        end = (self._ends or {}).get(read)
+        if end is None or other == read:
+            return False
+        with self.stream.getbuffer() as data:
+            return data[read:end] == data[other : other + end - read]
 
     def _is_unencrypted(self) -> bool:
         """No /Encrypt in the trailer; until the trailer is read (cross-reference

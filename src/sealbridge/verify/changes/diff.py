@@ -123,6 +123,8 @@ def same(a: generic.PdfObject, b: generic.PdfObject, depth: int = 0) -> bool:
     """Structural equality that compares references by number, never by target."""
     if depth > _MAX_COMPARE_DEPTH or isinstance(a, Unreadable) or isinstance(b, Unreadable):
         return False
+    if a is b:
+        return True
     if isinstance(a, generic.IndirectObject) or isinstance(b, generic.IndirectObject):
         return (
             isinstance(a, generic.IndirectObject)

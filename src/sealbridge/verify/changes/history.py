@@ -26,7 +26,7 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.xref import ObjStreamRef
 
-from sealbridge.documents.pdf.fastread import object_in_stream
+from sealbridge.documents.pdf.fastread import FastObjectReader, object_in_stream
 
 Key = tuple[int, int]
 # What a cross-reference entry says: a file offset, or a place in an object stream.
@@ -62,6 +62,8 @@ class ObjectHistory:
         self.explicit: list[frozenset[Key]] = []
         self.freed: list[frozenset[Key]] = []
         self._objects: dict[tuple[Key, Location], generic.PdfObject] = {}
+        # Each object's definition read last, to spot one written again unchanged.
+        self._last: dict[Key, tuple[Location, generic.PdfObject]] = {}
         # Without encryption an array holds its items as they are: read directly, not
         # through pyHanko's per-item decryption look-up.
         self.plain = not reader.encrypted
@@ -139,7 +141,18 @@ class ObjectHistory:
             # pyHanko decides what a dangling reference is (null, or an error if strict).
             return self.reader.get_object(ref, revision=revision)
         latest = self.location(key, self.total - 1) == where
-        if latest:
+        kept = self._last.get(key)
+        if (
+            kept is not None
+            and isinstance(where, int)
+            and isinstance(kept[0], int)
+            and isinstance(self.reader, FastObjectReader)
+            and self.reader.same_definition(kept[0], where)
+        ):
+            # Written again byte for byte (a signing revision rewrites the catalog as it
+            # was): the object read before is this one.
+            found = kept[1]
+        elif latest:
             found = self.reader.get_object(ref)
         elif isinstance(where, Packed) and where.container is not None:
             stream = self.load((where.entry.obj_stream_id, 0), revision)
@@ -147,6 +160,7 @@ class ObjectHistory:
         else:
             found = self.reader.get_object(ref, revision)
         self._objects[key, where] = found
+        self._last[key] = (where, found)
         return found
 
     def trailer(self, revision: int) -> generic.DictionaryObject:
