@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
-from sealbridge.authority.server import AuthorityServer
 from sealbridge.crypto.algorithms import KeyKind, digest
 from sealbridge.documents.pdf import sign
 from sealbridge.documents.pdf.appearance import render_signature_block
@@ -28,19 +26,13 @@ from sealbridge.documents.pdf.sign import (
     VisibleStamp,
     sign_pdf,
 )
-from support.cms_world import World, build_world
+from support.cms_world import World
 from support.pki import demo_ca, enterprise
 
 OPENSSL = shutil.which("openssl") is not None
 POPPLER = shutil.which("pdfsig") is not None
 CONTENT = b"content signed detached\n" * 100
 INTERNATIONAL = [KeyKind.ECDSA_P256, KeyKind.ECDSA_P384, KeyKind.RSA_2048]
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with AuthorityServer() as server:
-        yield build_world(server)
 
 
 @pytest.fixture(scope="module")

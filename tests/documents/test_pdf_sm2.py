@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import pytest
 from asn1crypto import cms, pem
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from sealbridge.authority.server import AuthorityServer
 from sealbridge.crypto.algorithms import KeyKind
 from sealbridge.crypto.keys import generate_key
 from sealbridge.documents.pdf.appearance import render_signature_block
@@ -36,19 +34,13 @@ from sealbridge.pki.issuer import CertificateAuthority
 from sealbridge.pki.names import ca_name
 from sealbridge.verify.pdf import federation_context, verify_pdf
 from sealbridge.verify.report.model import Indication, SignatureKind
-from support.cms_world import World, build_world
+from support.cms_world import World
 from support.pki import Signer
 
 OPENSSL = shutil.which("openssl") is not None
 POPPLER = shutil.which("pdfsig") is not None
 JURISDICTIONS = ["SZ", "HK", "MO"]
 B_B = PadesProfile(PadesLevel.B_B)
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with AuthorityServer() as server:
-        yield build_world(server)
 
 
 @pytest.fixture(scope="module")

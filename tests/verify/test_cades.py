@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -30,7 +30,6 @@ from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
 
-from sealbridge.authority.server import AuthorityServer
 from sealbridge.crypto.algorithms import KeyKind, digest
 from sealbridge.crypto.keys import SoftwareKey, generate_key
 from sealbridge.documents.pdf import cms as cms_builder
@@ -61,7 +60,7 @@ from sealbridge.verify.chain import ChainOutcome, Usage, validate_chain
 from sealbridge.verify.cms import verify_detached_cms
 from sealbridge.verify.pdf import federation_context, verify_pdf
 from sealbridge.verify.report.model import Check, Constraint, Indication, SignatureReport
-from support.cms_world import World, build_world
+from support.cms_world import World
 from support.contracts import two_party_contract
 from support.pki import Signer
 
@@ -80,12 +79,6 @@ TSA_WITHOUT_EKU = replace(profiles.TSA, name="tsa-without-eku", extended_key_usa
 
 
 # --- the world -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with AuthorityServer() as server:
-        yield build_world(server)
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from asn1crypto import cms, pem
 
-from sealbridge.authority.server import AuthorityServer
 from sealbridge.crypto.algorithms import KeyKind, digest
 from sealbridge.crypto.keys import KeyHandle, SoftwareKey, generate_key
 from sealbridge.documents.pdf.cms import sign_detached
@@ -29,18 +27,12 @@ from sealbridge.verify.cms import verify_detached_cms
 from sealbridge.verify.pdf import federation_context
 from sealbridge.verify.policy import DEFAULT_POLICY
 from sealbridge.verify.report.model import Indication, SignatureKind
-from support.cms_world import World, build_world
+from support.cms_world import World
 from support.pki import Signer
 
 OPENSSL = shutil.which("openssl") is not None
 JURISDICTIONS = ["SZ", "HK", "MO"]
 CONTENT = "跨境合同 cross-border contract\n".encode() * 50
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with AuthorityServer() as server:
-        yield build_world(server)
 
 
 def _verify(world: World, container: bytes, content: bytes = CONTENT) -> tuple[Indication, str]:

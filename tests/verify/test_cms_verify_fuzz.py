@@ -8,30 +8,22 @@ ECDSA, one with a signature timestamp) drawn from fixed seeds, plus hypothesis's
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 
 import pytest
 from asn1crypto import cms
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sealbridge.authority.server import AuthorityServer
 from sealbridge.crypto.algorithms import KeyKind, digest
 from sealbridge.documents.pdf.cms import sign_detached
 from sealbridge.errors import MalformedInput
 from sealbridge.verify.cms import verify_detached_cms
 from sealbridge.verify.pdf import federation_context
 from sealbridge.verify.report.model import Indication
-from support.cms_world import World, build_world
+from support.cms_world import World
 
 CONTENT = b"contract body\n" * 40
 CORPUS_SEED = 20261125
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with AuthorityServer() as server:
-        yield build_world(server)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Iterator
 
 import pytest
 from asn1crypto import algos, cms
@@ -22,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature
 
-from sealbridge.authority.server import AuthorityServer
 from sealbridge.crypto.algorithms import KeyKind
 from sealbridge.crypto.keys import SoftwareKey
 from sealbridge.documents.pdf.contract import ContractDocument
@@ -31,7 +29,7 @@ from sealbridge.verify.cms import verify_detached_cms
 from sealbridge.verify.pades_status import CADES, PKCS7
 from sealbridge.verify.pdf import federation_context, verify_pdf
 from sealbridge.verify.report.model import Check, Indication, SignatureKind, SignatureReport
-from support.cms_world import World, build_world
+from support.cms_world import World
 from support.contracts import two_party_contract
 from support.pki import Signer
 from verify import subfilters
@@ -40,12 +38,6 @@ CONTENT = "跨境合同 cross-border contract, signed the old way\n".encode() * 
 EDITED = CONTENT.replace(b"contract", b"contrast", 1)
 NAME = "深圳市前海示例科技有限公司"
 UNBOUND = "neither the signer's certificate nor a signing time is bound"
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with AuthorityServer() as server:
-        yield build_world(server)
 
 
 @pytest.fixture(scope="module")

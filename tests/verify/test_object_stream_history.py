@@ -13,7 +13,6 @@ them, and judge them as rewritten by the update.
 from __future__ import annotations
 
 import io
-from datetime import date
 
 import pytest
 from hypothesis import given, settings
@@ -22,16 +21,12 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from documents.test_pdf_fastread import _assert_same, _read, histories
-from sealbridge.crypto.algorithms import KeyKind
-from sealbridge.documents.pdf.contract import ContractParty, build_contract
 from sealbridge.documents.pdf.fastread import FastObjectReader
-from sealbridge.documents.pdf.sign import PadesLevel, PadesProfile, PdfSignerIdentity, sign_pdf
 from sealbridge.trust.view import Federation
 from sealbridge.verify.changes.history import Key, ObjectHistory
 from sealbridge.verify.pdf import federation_context, verify_pdf
 from sealbridge.verify.report.model import Indication, SignatureReport
-from support.pki import enterprise
-from support.trust import Operator
+from support.contracts import signed_once, two_party_contract
 
 
 def _write(writer: IncrementalPdfFileWriter) -> bytes:
@@ -91,25 +86,10 @@ def _restream(data: bytes, resources_number: int, stream_number: int, rotate: in
 
 @pytest.fixture(scope="module")
 def signed() -> tuple[bytes, int, int, Federation]:
-    operator = Operator("SZ")
-    signer = enterprise(operator.ca, "深圳甲公司", KeyKind.ECDSA_P256)
-    pdf = build_contract(
-        "合同",
-        "Contract",
-        [ContractParty("甲方", "Party A", "深圳甲公司", "SZ A Co", "X", "深圳")],
-        [("条款", "Clause")],
-        contract_no="O-1",
-        on=date(2026, 1, 1),
-    ).pdf
-    packed, resources_number, stream_number = _resources_in_a_stream(pdf)
-    data = sign_pdf(
-        packed,
-        PdfSignerIdentity(signer.key, signer.certificate, (operator.ca.certificate,)),
-        None,
-        PadesProfile(PadesLevel.B_B),
-        field_name="Signer",
-    )
-    return data, resources_number, stream_number, Federation({"SZ": operator.trust_list()}, ())
+    contract = two_party_contract("O-1").pdf
+    packed, resources_number, stream_number = _resources_in_a_stream(contract)
+    data, federation = signed_once(packed, "Signer")
+    return data, resources_number, stream_number, federation
 
 
 def _verify(data: bytes, federation: Federation) -> SignatureReport:

@@ -5,45 +5,23 @@ in a verdict or a typed error, like any other unreadable object."""
 from __future__ import annotations
 
 import io
-from datetime import date
 
 import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-from sealbridge.crypto.algorithms import KeyKind
-from sealbridge.documents.pdf.contract import ContractParty, build_contract
-from sealbridge.documents.pdf.sign import PadesLevel, PadesProfile, PdfSignerIdentity, sign_pdf
 from sealbridge.errors import SealBridgeError
 from sealbridge.trust.view import Federation
 from sealbridge.verify.pdf import federation_context, verify_pdf
 from sealbridge.verify.report.model import Indication
-from support.pki import enterprise
-from support.trust import Operator
+from support.contracts import one_party_signed
 
 GOOD = b"/Mark 1.25"
 
 
 @pytest.fixture(scope="module")
 def signed() -> tuple[bytes, Federation]:
-    operator = Operator("SZ")
-    signer = enterprise(operator.ca, "深圳甲公司", KeyKind.ECDSA_P256)
-    pdf = build_contract(
-        "合同",
-        "Contract",
-        [ContractParty("甲方", "Party A", "深圳甲公司", "SZ A Co", "X", "深圳")],
-        [("条款", "Clause")],
-        contract_no="N-1",
-        on=date(2026, 1, 1),
-    ).pdf
-    data = sign_pdf(
-        pdf,
-        PdfSignerIdentity(signer.key, signer.certificate, (operator.ca.certificate,)),
-        None,
-        PadesProfile(PadesLevel.B_B),
-        field_name="Signer",
-    )
-    return data, Federation({"SZ": operator.trust_list()}, ())
+    return one_party_signed("N-1", "Signer")
 
 
 def _with_update(data: bytes) -> bytes:

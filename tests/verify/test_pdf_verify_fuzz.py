@@ -7,22 +7,17 @@ run checks the same inputs), plus hypothesis's own search on top.
 from __future__ import annotations
 
 import random
-from datetime import date
 
 import pytest
 from asn1crypto import cms
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sealbridge.crypto.algorithms import KeyKind
-from sealbridge.documents.pdf.contract import ContractParty, build_contract
-from sealbridge.documents.pdf.sign import PadesLevel, PadesProfile, PdfSignerIdentity, sign_pdf
 from sealbridge.errors import SealBridgeError
 from sealbridge.trust.view import Federation
 from sealbridge.verify.pdf import federation_context, verify_pdf
 from sealbridge.verify.report.model import Indication
-from support.pki import enterprise
-from support.trust import Operator
+from support.contracts import one_party_signed
 
 CORPUS_SEED = 20261125
 CORPUS_SIZE = 40
@@ -30,24 +25,7 @@ CORPUS_SIZE = 40
 
 @pytest.fixture(scope="module")
 def signed() -> tuple[bytes, Federation]:
-    operator = Operator("SZ")
-    signer = enterprise(operator.ca, "深圳甲公司", KeyKind.ECDSA_P256)
-    pdf = build_contract(
-        "合同",
-        "Contract",
-        [ContractParty("甲方", "Party A", "深圳甲公司", "SZ A Co", "X", "深圳")],
-        [("条款", "Clause")],
-        contract_no="F-1",
-        on=date(2026, 1, 1),
-    ).pdf
-    data = sign_pdf(
-        pdf,
-        PdfSignerIdentity(signer.key, signer.certificate, (operator.ca.certificate,)),
-        None,
-        PadesProfile(PadesLevel.B_B),
-        field_name="Fuzzed",
-    )
-    return data, Federation({"SZ": operator.trust_list()}, ())
+    return one_party_signed("F-1", "Fuzzed")
 
 
 def _mutate(data: bytes, rng: random.Random) -> tuple[bytes, int]:

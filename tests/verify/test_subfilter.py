@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -26,7 +26,6 @@ from pyhanko.sign.validation import async_validate_pdf_signature, async_validate
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
-from sealbridge.authority.server import AuthorityServer
 from sealbridge.crypto.algorithms import KeyKind, signature_algorithm
 from sealbridge.documents.pdf.contract import ContractDocument
 from sealbridge.documents.pdf.sign import run_async
@@ -41,16 +40,10 @@ from sealbridge.verify.pades_status import (
 )
 from sealbridge.verify.pdf import federation_context, verify_pdf
 from sealbridge.verify.report.model import Check, Indication, SignatureKind, SignatureReport
-from support.cms_world import World, build_world
+from support.cms_world import World
 from support.contracts import two_party_contract
 from support.pki import Signer
 from verify import subfilters
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with AuthorityServer() as server:
-        yield build_world(server)
 
 
 @pytest.fixture(scope="module")

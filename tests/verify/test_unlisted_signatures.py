@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from asn1crypto import core, pem
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from sealbridge.authority.server import AuthorityServer
 from sealbridge.crypto.algorithms import KeyKind, signature_algorithm
 from sealbridge.documents.pdf.contract import ContractDocument
 from sealbridge.documents.pdf.sign import PadesLevel, PadesProfile, PdfSignerIdentity, sign_pdf
@@ -35,7 +33,7 @@ from sealbridge.verify.report.model import (
     ValidationReport,
 )
 from support.cli import invoke
-from support.cms_world import World, build_world
+from support.cms_world import World
 from support.contracts import two_party_contract
 from support.pki import Signer, enterprise
 from support.trust import Operator
@@ -49,12 +47,6 @@ SHA1 = (
 
 def _format_failure(reason: str) -> Check:
     return Check("format", Indication.INDETERMINATE, "FORMAT_FAILURE", reason)
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with AuthorityServer() as server:
-        yield build_world(server)
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ from sealbridge.errors import MalformedInput, SealBridgeError
 MiB = 1024 * 1024
 
 # Everything pyHanko and its parsers raise on bad bytes; any of these means "unreadable".
-_PARSE_ERRORS = (
+PARSE_ERRORS = (
     PdfError,
     ValueError,
     KeyError,
@@ -384,7 +384,7 @@ def _entry(
         value = value_ref.get_object()
     except PdfDecodeLimitError:
         raise
-    except _PARSE_ERRORS as exc:
+    except PARSE_ERRORS as exc:
         unreadable = f"the signature dictionary cannot be read: {_said(exc)}"
         return None, UnlistedSignature(name, False, None, unreadable)
     if not isinstance(value, generic.DictionaryObject):
@@ -405,7 +405,7 @@ def _entry(
             sig = EmbeddedPdfSignature(reader, form_field, name)
         except PdfDecodeLimitError:
             raise
-        except _PARSE_ERRORS as exc:
+        except PARSE_ERRORS as exc:
             # With /ByteRange and /Contents there, what pyHanko fails on is what /Contents holds.
             problem = f"the signature's /Contents cannot be read: {_said(exc)}"
         else:
@@ -515,7 +515,7 @@ def _parse_everything(reader: PdfFileReader, limits: ReadLimits) -> None:
                 obj = reader.get_object(ref, revision=None if current else revision)
             except PdfDecodeLimitError:
                 raise
-            except _PARSE_ERRORS:
+            except PARSE_ERRORS:
                 continue
             _check_depth(obj, limits.max_depth, ref)
 
@@ -567,7 +567,7 @@ def _typed(limits: ReadLimits) -> Iterator[None]:
         raise PdfLimitExceeded(f"decompression limit: {exc}") from exc
     except MemoryError as exc:
         raise PdfLimitExceeded("document needs more memory than available") from exc
-    except _PARSE_ERRORS as exc:
+    except PARSE_ERRORS as exc:
         raise MalformedInput("PDF", str(exc) or type(exc).__name__) from exc
 
 

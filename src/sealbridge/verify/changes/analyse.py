@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import io
 
-from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
+from sealbridge.documents.pdf.reader import PARSE_ERRORS
 from sealbridge.errors import MalformedInput
 from sealbridge.verify import render
 from sealbridge.verify.changes.diff import docmdp_level
@@ -36,18 +36,6 @@ from sealbridge.verify.changes.timeline import Timeline
 # What is known of a file's revisions, by the ``id`` of the reader that parsed it (the
 # timeline holds that reader, so the id is not reused); one dict serves a file's signatures.
 StructureCache = dict[int, Timeline]
-
-# What pyHanko raises on bad bytes (its object-stream reads assert, its numbers are Decimals).
-_PARSE_ERRORS = (
-    PdfError,
-    ValueError,
-    KeyError,
-    TypeError,
-    IndexError,
-    AttributeError,
-    AssertionError,
-    ArithmeticError,
-)
 
 
 def analyse_changes(
@@ -78,7 +66,7 @@ def analyse_changes(
         return _analyse(data, signature_byte_range_end, policy, docmdp, timeline, budget)
     except RecursionError as exc:
         raise MalformedInput("PDF", "objects are nested too deeply to analyse") from exc
-    except _PARSE_ERRORS as exc:
+    except PARSE_ERRORS as exc:
         raise MalformedInput("PDF", f"cannot analyse later revisions: {exc}") from exc
 
 
