@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 
 from sealbridge.crypto.algorithms import KeyKind, signature_algorithm, sm3
 from sealbridge.crypto.keys import generate_key
-from sealbridge.crypto.verify import verify_signature
+from sealbridge.crypto.verify import verify_digest, verify_signature
 from sealbridge.errors import SignatureInvalid, UnsupportedAlgorithm
 
 
@@ -21,6 +23,31 @@ def test_signature_round_trip_and_tamper(kind: KeyKind) -> None:
     verify_signature(key.public_key_info, algorithm, b"contract bytes", signature)
     with pytest.raises(SignatureInvalid):
         verify_signature(key.public_key_info, algorithm, b"contract bytez", signature)
+
+
+@pytest.mark.parametrize("kind", [k for k in KeyKind if k is not KeyKind.SM2])
+def test_a_signature_verifies_over_the_digest_of_what_it_signed(kind: KeyKind) -> None:
+    """The same value, checked against a digest computed already (a CMS signer without
+    signed attributes signs the content's digest): the data's digest passes, another's
+    does not."""
+    key = generate_key(kind)
+    algorithm = key.default_signature_algorithm()
+    signature = key.sign(b"contract bytes", algorithm)
+
+    def digest_of(data: bytes) -> Callable[[str], bytes]:
+        return lambda name: hashlib.new(name, data).digest()
+
+    verify_digest(key.public_key_info, algorithm, digest_of(b"contract bytes"), signature)
+    with pytest.raises(SignatureInvalid):
+        verify_digest(key.public_key_info, algorithm, digest_of(b"contract bytez"), signature)
+
+
+def test_an_sm2_signature_is_not_checked_against_a_digest() -> None:
+    key = generate_key(KeyKind.SM2)
+    algorithm = key.default_signature_algorithm()
+    signature = key.sign(b"x", algorithm)
+    with pytest.raises(UnsupportedAlgorithm, match="needs the data"):
+        verify_digest(key.public_key_info, algorithm, lambda name: b"\0" * 32, signature)
 
 
 def test_sm2_signature_does_not_verify_under_other_key() -> None:

@@ -8,8 +8,8 @@ the ESS signing-certificate attribute, and for timestamps the message imprint. T
 of each certificate is left to a ``ChainValidator``. Doing this ourselves made a
 one-signature verification twice as fast as pyHanko's (bench/verify_scaling.py), and
 puts RSA, ECDSA and SM2 through one set of checks. A signer without signed attributes
-(RFC 5652 5.4) is checked as pyHanko checks it, by its value over the content itself
-(``verify.legacy``).
+(RFC 5652 5.4) is checked as pyHanko checks it, by its value over the content itself:
+over the digest already computed, except for SM2, which needs the bytes.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from typing import Protocol
 
 from asn1crypto import algos, cms, core, parser, tsp, x509
 
+from sealbridge.crypto import sm2
 from sealbridge.crypto.algorithms import digest, signature_algorithm
-from sealbridge.crypto.verify import verify_signature
+from sealbridge.crypto.verify import verify_digest, verify_signature
 from sealbridge.errors import MalformedInput, SealBridgeError
 from sealbridge.seals.decode import ASN1_ERRORS
 from sealbridge.verify.chain import ChainOutcome, ChainValidator, Usage
-from sealbridge.verify.legacy import verify_over_content
 
 # Digests a signature may be made with; weak ones (SHA-1) are the policy's to judge.
 _DIGESTS = frozenset(
@@ -287,14 +287,12 @@ def _without_signed_attributes(
         if content_type != "data" or declared != "data":
             return Integrity(False, False, f"the signature has no signed attributes ({declared})")
         algorithm = _signature_algorithm(signed)
-        verify_over_content(
-            signed.signer.public_key,
-            algorithm,
-            signed.digest_algorithm,
-            content,
-            content.read,
-            signed.signature,
-        )
+        key = signed.signer.public_key
+        if sm2.is_sm2_key(key) or algorithm["algorithm"].native in ("sm2", "sm2_sm3"):
+            # SM2 hashes the signer's Z_A with the data: its digest alone will not do.
+            verify_signature(key, algorithm, content.read(), signed.signature)
+        else:
+            verify_digest(key, algorithm, content, signed.signature)
     except (SealBridgeError, *ASN1_ERRORS) as exc:
         # Without a message digest, a wrong value and changed bytes look the same.
         reason = f"the signature value over the content does not verify: {exc}"
