@@ -18,8 +18,6 @@ import io
 import logging
 import os
 import platform
-import time
-from collections.abc import Callable
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -27,6 +25,7 @@ from pyhanko.pdf_utils.writer import PdfFileWriter
 from pyhanko.pdf_utils.xref import ObjStreamRef
 
 from sealbridge.documents.pdf.fastread import FastObjectReader
+from timing import best
 
 PER_STREAM = (100, 500, 1000)
 
@@ -91,18 +90,6 @@ def _read_all(reader_class: type[PdfFileReader], data: bytes) -> int:
     return len(refs)
 
 
-def _best(work: Callable[[], object], repeat: int, seconds: float) -> float:
-    """The fastest of at least ``repeat`` runs and of ``seconds`` of running: on a shared
-    machine a few runs are often all slowed by a neighbour."""
-    times: list[float] = []
-    until = time.perf_counter() + seconds
-    while len(times) < repeat or time.perf_counter() < until:
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=3000, help="objects in object streams")
@@ -119,8 +106,8 @@ def main() -> None:
         data = _document(args.objects, per_stream)
         for reader_class in (PdfFileReader, FastObjectReader):
             assert _read_all(reader_class, data) == args.objects
-        theirs = _best(lambda d=data: _read_all(PdfFileReader, d), args.repeat, args.seconds)
-        ours = _best(lambda d=data: _read_all(FastObjectReader, d), args.repeat, args.seconds)
+        theirs = best(lambda d=data: _read_all(PdfFileReader, d), args.repeat, args.seconds)
+        ours = best(lambda d=data: _read_all(FastObjectReader, d), args.repeat, args.seconds)
         print(
             f"{per_stream:>10} {len(data) / 1024:>6.0f} {theirs * 1000:>11.1f} "
             f"{ours * 1000:>8.1f} {theirs / ours:>6.1f}x"

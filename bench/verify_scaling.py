@@ -18,8 +18,6 @@ import io
 import logging
 import os
 import platform
-import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from asn1crypto import x509
@@ -45,6 +43,7 @@ from sealbridge.trust.model import (
 from sealbridge.trust.view import Federation
 from sealbridge.verify.pdf import federation_context, verify_pdf
 from sealbridge.verify.report.model import Indication
+from timing import best
 
 COUNTS = (1, 10, 30)
 
@@ -114,18 +113,6 @@ def _ours(data: bytes, federation: Federation) -> None:
     assert all(s.indication is Indication.TOTAL_PASSED for s in report.signatures)
 
 
-def _best(work: Callable[[], None], repeat: int, seconds: float) -> float:
-    """The fastest of at least ``repeat`` runs and of ``seconds`` of running: on a shared
-    machine a few runs of a 3 ms task are often all slowed by a neighbour."""
-    times: list[float] = []
-    until = time.perf_counter() + seconds
-    while len(times) < repeat or time.perf_counter() < until:
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (best kept)")
@@ -148,8 +135,8 @@ def main() -> None:
     base: tuple[float, float] | None = None
     for count in COUNTS:
         data = _signed(count, ca, prepared=args.prepared)
-        theirs = _best(lambda data=data: _pyhanko(data, ca), args.repeat, args.seconds)
-        ours = _best(lambda data=data: _ours(data, federation), args.repeat, args.seconds)
+        theirs = best(lambda data=data: _pyhanko(data, ca), args.repeat, args.seconds)
+        ours = best(lambda data=data: _ours(data, federation), args.repeat, args.seconds)
         if base is None:
             base = (theirs, ours)
         print(
