@@ -214,15 +214,14 @@ def _reports(
             reports.append(_unlisted_report(entry, index, jurisdictions))
             continue
         later = later_revisions(data, entry, options.changes, structures)
-        national = is_national(entry)
-        report = _verify_one(entry, national, index, federation, jurisdictions, document, later)
+        report = _verify_one(entry, index, federation, jurisdictions, document, later)
         if report.kind is SignatureKind.PADES and report.level == "B-T" and dss is not None:
             report = replace(report, level="B-LTA" if last_doc_ts > index else "B-LT")
         reports.append(report)
-        # Seals are looked for beside every signature but SM2 ones, whatever its kind: an
-        # adbe.pkcs7.detached signer's attached seal is checked as a PAdES signer's is.
-        regular = report.kind is not SignatureKind.DOC_TIMESTAMP and not national
-        if options.attachment_verifier is not None and regular:
+        # Seals are looked for beside every signature, whatever its kind: a Shenzhen
+        # firm's seal goes with its SM2 signature as with an ECDSA or adbe.pkcs7 one.
+        signer = report.kind is not SignatureKind.DOC_TIMESTAMP
+        if options.attachment_verifier is not None and signer:
             reports.extend(options.attachment_verifier(reader, entry, report))
     return reports
 
@@ -284,7 +283,6 @@ class _Chains:
 
 def _verify_one(
     sig: EmbeddedPdfSignature,
-    national: bool,
     index: int,
     federation: Federation,
     jurisdictions: Sequence[str],
@@ -292,7 +290,7 @@ def _verify_one(
     later: LaterRevisions,
 ) -> SignatureReport:
     declared = sig.sig_object.get("/SubFilter")
-    kind = _kind(sig.sig_object_type == "/DocTimeStamp", declared == f"/{CADES}", national)
+    kind = _kind(sig.sig_object_type == "/DocTimeStamp", declared == f"/{CADES}", is_national(sig))
     # A plain str: pyHanko's string objects keep a reference to the whole document,
     # which made every report a worker sent back carry the PDF with it.
     sig_id = str(sig.field_name) if sig.field_name else f"signature-{index + 1}"
