@@ -20,6 +20,8 @@ from typing import Literal
 
 import pytest
 from asn1crypto import cms, core
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
@@ -28,6 +30,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
 from sealbridge.crypto.algorithms import KeyKind, signature_algorithm
 from sealbridge.documents.pdf.contract import ContractDocument
+from sealbridge.documents.pdf.reader import open_for_signing, open_pdf
 from sealbridge.documents.pdf.sign import run_async
 from sealbridge.verify.chain import ChainOutcome
 from sealbridge.verify.outcome import unverifiable_report
@@ -379,3 +382,25 @@ def test_legacy_formats_are_reported_undecided(
         ), name
         assert "not supported" in sig.details[0] or "no /SubFilter" in sig.details[0]
         assert sig.recognition["SZ"].recognised is None, name
+
+
+def test_signing_beside_a_legacy_signature_keeps_its_bytes(
+    contract: ContractDocument, signer: Signer
+) -> None:
+    """A file whose only signature is in a legacy format, with a broken unsigned update
+    after it: preparing it for the next signer must not rewrite it cleanly (that would
+    destroy the signature pyHanko does not list), but bypass the broken tail."""
+    revision = subfilters.revision(contract.pdf, signer, "adbe.pkcs7.sha1")
+    legacy = revision.embed(subfilters.pades(signer, revision.signed))
+    writer = IncrementalPdfFileWriter(io.BytesIO(legacy), strict=False)
+    writer.set_info(generic.DictionaryObject({generic.pdf_name("/Title"): generic.pdf_string("x")}))
+    out = io.BytesIO()
+    writer.write(out)
+    # A tool added a line before the update after computing its offsets.
+    broken = legacy + b"%shifted\n" + out.getvalue()[len(legacy) :]
+    assert open_pdf(broken).repairs
+    prepared = open_for_signing(broken)
+    assert not prepared.rewritten
+    kept = io.BytesIO()
+    prepared.write(kept)
+    assert kept.getvalue().startswith(legacy)

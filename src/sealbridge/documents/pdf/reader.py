@@ -256,7 +256,8 @@ def open_for_signing(
                 f"cannot sign on top of a repaired signed revision ({signed[0]}); other "
                 "readers would not see what the earlier signers signed",
             )
-        if opened.signatures:
+        if opened.entries:
+            # Any filled signature field, pyHanko's or not: rewriting would destroy it.
             return _bypass_unsigned_tail(data, reader, opened.repairs)
         if reader.encrypted:
             raise RepairRefused(
