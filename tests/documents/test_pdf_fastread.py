@@ -35,7 +35,8 @@ from pyhanko.pdf_utils.xref import ObjStreamRef
 from sealbridge.crypto.algorithms import KeyKind
 from sealbridge.documents.pdf import fastread
 from sealbridge.documents.pdf.fastread import FastObjectReader
-from sealbridge.documents.pdf.reader import ReadLimits, RepairedPdfFileReader
+from sealbridge.documents.pdf.limits import ReadLimits
+from sealbridge.documents.pdf.reader import RepairedPdfFileReader
 from sealbridge.documents.pdf.sign import PadesLevel, PadesProfile, PdfSignerIdentity, sign_pdf
 from support.contracts import block_stamp, two_party_contract
 from support.pki import demo_ca, enterprise

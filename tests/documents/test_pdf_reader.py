@@ -25,9 +25,9 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
 
 from sealbridge.crypto.algorithms import KeyKind
+from sealbridge.documents.pdf.limits import PdfLimitExceeded
 from sealbridge.documents.pdf.reader import (
     PasswordRequired,
-    PdfLimitExceeded,
     RepairedPdfFileReader,
     WrongPassword,
     open_for_signing,

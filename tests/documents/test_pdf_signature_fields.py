@@ -22,13 +22,10 @@ from pyhanko.pdf_utils.writer import BasePdfFileWriter, PageObject, PdfFileWrite
 from pyhanko.sign.fields import enumerate_sig_fields
 
 from sealbridge.crypto.algorithms import KeyKind
-from sealbridge.documents.pdf.reader import (
-    PdfLimitExceeded,
-    ReadLimits,
-    UnlistedSignature,
-    open_pdf,
-)
+from sealbridge.documents.pdf.limits import PdfLimitExceeded, ReadLimits
+from sealbridge.documents.pdf.reader import open_pdf
 from sealbridge.documents.pdf.sign import PadesLevel, PadesProfile, PdfSignerIdentity, sign_pdf
+from sealbridge.documents.pdf.signature_fields import UnlistedSignature
 from sealbridge.trust.view import Federation
 from sealbridge.verify.pdf import federation_context, verify_pdf
 from sealbridge.verify.report.model import Indication

@@ -28,7 +28,8 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
 
-from sealbridge.documents.pdf.reader import OpenedPdf, UnlistedSignature, open_pdf
+from sealbridge.documents.pdf.reader import OpenedPdf, open_pdf
+from sealbridge.documents.pdf.signature_fields import UnlistedSignature
 from sealbridge.errors import MalformedInput
 from sealbridge.trust.view import Federation
 from sealbridge.verify import pades_checks

@@ -13,7 +13,7 @@ import io
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
-from sealbridge.documents.pdf.reader import PARSE_ERRORS
+from sealbridge.documents.pdf.limits import PARSE_ERRORS
 from sealbridge.errors import MalformedInput
 from sealbridge.verify import render
 from sealbridge.verify.changes.diff import docmdp_level
