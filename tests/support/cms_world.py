@@ -7,8 +7,14 @@ HTTP through the given ``AuthorityServer`` and an ECDSA TSA under the ECDSA CA s
 
 from __future__ import annotations
 
+import asyncio
+import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
+from pyhanko.sign.validation.status import DocumentTimestampStatus, PdfSignatureStatus
 
 from sealbridge.authority.server import AuthorityServer
 from sealbridge.crypto.algorithms import KeyKind
@@ -27,6 +33,7 @@ from sealbridge.trust.model import (
     TrustServiceProvider,
 )
 from sealbridge.trust.view import Federation
+from sealbridge.verify.pdf import federation_context
 from support.pki import Signer
 from support.trust import agreement
 
@@ -145,3 +152,23 @@ def build_world(server: AuthorityServer) -> World:
         federation,
         HttpTimeStamper(server.tsa_url("sz")),
     )
+
+
+def pyhanko_status(
+    world: World, data: bytes, *, timestamp: bool = False
+) -> PdfSignatureStatus | DocumentTimestampStatus:
+    """pyHanko's status of the file's first signature (or document timestamp), with a
+    validation context from the same factory as ours: same anchors, same revocation
+    mode, same fetching. pyHanko's own errors pass through."""
+
+    async def validate() -> PdfSignatureStatus | DocumentTimestampStatus:
+        context = federation_context(world.federation)(None)
+        try:
+            embedded = PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures[0]
+            if timestamp:
+                return await async_validate_pdf_timestamp(embedded, validation_context=context)
+            return await async_validate_pdf_signature(embedded, signer_validation_context=context)
+        finally:
+            await context.aclose()
+
+    return asyncio.run(validate())

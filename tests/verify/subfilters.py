@@ -46,12 +46,9 @@ class Revision:
         return self.prepared.embed(container)
 
 
-def revision(
-    pdf: bytes, signer: Signer, subfilter: str | None, *, sig_type: str = "Sig"
-) -> Revision:
-    """``pdf`` with an invisible signature field whose dictionary says /Type
-    ``sig_type`` and /SubFilter ``subfilter`` (none at all for ``None``)."""
-    prepared = run_async(
+def prepared_revision(pdf: bytes, signer: Signer) -> PreparedRevision:
+    """Our PAdES B-B revision of ``pdf`` in field ``FIELD``, waiting for its /Contents."""
+    return run_async(
         prepare_revision(
             pdf,
             signer.certificate,
@@ -62,6 +59,14 @@ def revision(
             field_name=FIELD,
         )
     )
+
+
+def revision(
+    pdf: bytes, signer: Signer, subfilter: str | None, *, sig_type: str = "Sig"
+) -> Revision:
+    """``pdf`` with an invisible signature field whose dictionary says /Type
+    ``sig_type`` and /SubFilter ``subfilter`` (none at all for ``None``)."""
+    prepared = prepared_revision(pdf, signer)
     data = prepared.pdf
     _, end = prepared.contents
     close = data.index(b">>", end)

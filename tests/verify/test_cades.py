@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -24,11 +23,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from asn1crypto import cms, core, keys, tsp, x509
 from cryptography.hazmat.primitives import serialization
-from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.status import PdfSignatureStatus
 
 from sealbridge.crypto.algorithms import KeyKind, digest
 from sealbridge.crypto.keys import SoftwareKey, generate_key
@@ -38,9 +36,6 @@ from sealbridge.documents.pdf.sign import (
     PadesLevel,
     PadesProfile,
     PdfSignerIdentity,
-    PreparedRevision,
-    prepare_revision,
-    reserve_for,
     run_async,
     sign_pdf,
 )
@@ -60,9 +55,10 @@ from sealbridge.verify.chain import ChainOutcome, Usage, validate_chain
 from sealbridge.verify.cms import verify_detached_cms
 from sealbridge.verify.pdf import federation_context, verify_pdf
 from sealbridge.verify.report.model import Check, Constraint, Indication, SignatureReport
-from support.cms_world import World
+from support.cms_world import World, pyhanko_status
 from support.contracts import two_party_contract
 from support.pki import Signer
+from verify import subfilters
 
 CONTENT = "跨境合同 cross-border contract\n".encode() * 20
 EDITED_CONTENT = CONTENT.replace(b"contract", b"contrast", 1)
@@ -375,20 +371,6 @@ def _edited(data: bytes) -> bytes:
     return data[:index] + bytes([data[index] ^ 1]) + data[index + 1 :]
 
 
-def _prepared(contract: ContractDocument, signer: Signer) -> PreparedRevision:
-    return run_async(
-        prepare_revision(
-            contract.pdf,
-            signer.certificate,
-            None,
-            PadesProfile(PadesLevel.B_B),
-            digest_algorithm="sha256",
-            reserve=reserve_for(signer.certificate, (signer.ca.certificate,), timestamped=True),
-            field_name=FIELD,
-        )
-    )
-
-
 def _forged_pdf(
     contract: ContractDocument,
     signer: Signer,
@@ -401,7 +383,7 @@ def _forged_pdf(
 ) -> bytes:
     """The contract signed by ``signer`` through ``recipe`` (a PAdES revision of ours,
     only the CMS in it forged)."""
-    prepared = _prepared(contract, signer)
+    prepared = subfilters.prepared_revision(contract.pdf, signer)
     shipped = prepared
     if recipe.edit:
         shipped = replace(prepared, pdf=_edited(prepared.pdf))
@@ -890,17 +872,9 @@ def _pyhanko(world: World, data: bytes) -> Verdict:
     included, so a pyHanko signature counts as valid here only when it is also intact.
     """
 
-    async def validate() -> Verdict:
-        context = federation_context(world.federation)(None)
-        try:
-            embedded = PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures[0]
-            status = await async_validate_pdf_signature(embedded, signer_validation_context=context)
-        finally:
-            await context.aclose()
-        valid = status.intact and status.valid
-        return Verdict(status.intact, valid, status.trusted, status.revoked)
-
-    return asyncio.run(validate())
+    status = pyhanko_status(world, data)
+    assert isinstance(status, PdfSignatureStatus)
+    return Verdict(status.intact, status.intact and status.valid, status.trusted, status.revoked)
 
 
 def _signed(world: World, contract: ContractDocument, signer: Signer, level: PadesLevel) -> bytes:

@@ -11,15 +11,10 @@ twin that passes, and the PDF cases pyHanko supports are put to its validator as
 
 from __future__ import annotations
 
-import asyncio
-import io
-
 import pytest
 from asn1crypto import algos, cms
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import async_validate_pdf_signature
 
 from sealbridge.crypto.algorithms import KeyKind
 from sealbridge.crypto.keys import SoftwareKey
@@ -29,7 +24,7 @@ from sealbridge.verify.cms import verify_detached_cms
 from sealbridge.verify.pades_status import CADES, PKCS7
 from sealbridge.verify.pdf import federation_context, verify_pdf
 from sealbridge.verify.report.model import Check, Indication, SignatureKind, SignatureReport
-from support.cms_world import World
+from support.cms_world import World, pyhanko_status
 from support.contracts import two_party_contract
 from support.pki import Signer
 from verify import subfilters
@@ -70,17 +65,8 @@ def _verify(world: World, data: bytes) -> SignatureReport:
 
 def _pyhanko(world: World, data: bytes) -> tuple[bool, bool, bool]:
     """pyHanko's intact / valid / trusted, with a context from the same factory as ours."""
-
-    async def validate() -> tuple[bool, bool, bool]:
-        context = federation_context(world.federation)(None)
-        try:
-            embedded = PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures[0]
-            status = await async_validate_pdf_signature(embedded, signer_validation_context=context)
-        finally:
-            await context.aclose()
-        return status.intact, status.valid, status.trusted
-
-    return asyncio.run(validate())
+    status = pyhanko_status(world, data)
+    return status.intact, status.valid, status.trusted
 
 
 def _pss(signer: Signer, content: bytes) -> bytes:

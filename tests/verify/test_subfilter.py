@@ -11,7 +11,6 @@ never a guess.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 from collections.abc import Callable
@@ -24,7 +23,6 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
-from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
@@ -43,7 +41,7 @@ from sealbridge.verify.pades_status import (
 )
 from sealbridge.verify.pdf import federation_context, verify_pdf
 from sealbridge.verify.report.model import Check, Indication, SignatureKind, SignatureReport
-from support.cms_world import World
+from support.cms_world import World, pyhanko_status
 from support.contracts import two_party_contract
 from support.pki import Signer
 from verify import subfilters
@@ -75,24 +73,12 @@ def _pyhanko(world: World, data: bytes, timestamp: bool) -> PyHanko:
     """``valid`` when pyHanko finds the file intact, valid and trusted, ``refused`` when
     it raises; anything else fails the test."""
 
-    async def validate() -> PyHanko:
-        context = federation_context(world.federation)(None)
-        try:
-            embedded = PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures[0]
-            if timestamp:
-                status = await async_validate_pdf_timestamp(embedded, validation_context=context)
-            else:
-                status = await async_validate_pdf_signature(
-                    embedded, signer_validation_context=context
-                )
-        except SignatureValidationError:
-            return "refused"
-        finally:
-            await context.aclose()
-        assert (status.intact, status.valid, status.trusted) == (True, True, True)
-        return "valid"
-
-    return asyncio.run(validate())
+    try:
+        status = pyhanko_status(world, data, timestamp=timestamp)
+    except SignatureValidationError:
+        return "refused"
+    assert (status.intact, status.valid, status.trusted) == (True, True, True)
+    return "valid"
 
 
 # --- what /Contents holds ----------------------------------------------------------------
