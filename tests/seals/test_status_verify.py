@@ -1,4 +1,5 @@
-"""PDF verification consults the seal maker's status list for the embedded seal."""
+"""PDF verification checks the seal a signer embeds, beside a signature of any kind
+(ECDSA, SM2), and consults the seal maker's status list for it."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from sealbridge.trust.view import Federation
 from sealbridge.verify.pdf import verify_pdf
 from sealbridge.verify.report.model import Indication, SignatureKind, SignatureReport
 from sealbridge.verify.seal_attachment import seal_attachment_verifier
-from support.pki import enterprise
+from support.pki import Signer, enterprise
 from support.trust import Operator
 
 ES_ID = "4403050000001"
@@ -43,16 +44,14 @@ class Signed:
     signed_at: datetime
 
 
-@pytest.fixture(scope="module")
-def signed() -> Signed:
-    operator = Operator("SZ")
+def _stamped(operator: Operator, firm: Signer, bound: x509.Certificate) -> Signed:
+    """A contract ``firm`` signed with its seal embedded, the seal bound to ``bound``."""
     maker_key = generate_key(KeyKind.SM2)
     maker_certificate = operator.ca.issue(
         ca_name("Status Test Seal Maker", "SealBridge Test", "CN"),
         maker_key.public_key_info,
         profiles.SEAL_MAKER,
     )
-    firm = enterprise(operator.ca, "深圳甲公司", KeyKind.ECDSA_P256)
     now = datetime.now(UTC)
     seal = issue_seal(
         maker_key,
@@ -60,7 +59,7 @@ def signed() -> Signed:
         es_id=ES_ID,
         seal_type=SealType.CONTRACT,
         name="深圳甲公司合同专用章",
-        bound_certificates=[firm.certificate],
+        bound_certificates=[bound],
         picture=render_round_seal("深圳甲公司", SealType.CONTRACT.chop_text),
         valid_from=now - timedelta(days=1),
         valid_to=now + timedelta(days=30),
@@ -78,6 +77,13 @@ def signed() -> Signed:
     )
     federation = Federation({"SZ": operator.trust_list()}, ())
     return Signed(pdf, federation, maker_certificate, maker_key, now)
+
+
+@pytest.fixture(scope="module")
+def signed() -> Signed:
+    operator = Operator("SZ")
+    firm = enterprise(operator.ca, "深圳甲公司", KeyKind.ECDSA_P256)
+    return _stamped(operator, firm, firm.certificate)
 
 
 def _seal_report(signed: Signed, *entries: SealStatus) -> SignatureReport:
@@ -144,3 +150,36 @@ def test_seal_revoked_after_signing_still_passes(signed: Signed) -> None:
     report = _seal_report(signed, later)
     assert "after" in (_status_line(report) or "")
     assert report.indication is Indication.TOTAL_PASSED
+
+
+def _reports(signed: Signed) -> list[SignatureReport]:
+    report = verify_pdf(
+        signed.pdf,
+        "stamped.pdf",
+        signed.federation,
+        ["SZ"],
+        attachment_verifier=seal_attachment_verifier(signed.federation),
+    )
+    return list(report.signatures)
+
+
+def test_the_seal_beside_an_sm2_signature_is_checked() -> None:
+    """A Shenzhen firm signing with its SM2 certificate (reported as CMS) embeds its seal
+    as with an ECDSA one, and the seal is checked."""
+    operator = Operator("SZ")
+    firm = enterprise(operator.ca, "深圳甲公司", KeyKind.SM2)
+    signature, seal = _reports(_stamped(operator, firm, firm.certificate))
+    assert signature.kind is SignatureKind.CMS
+    assert signature.indication is Indication.TOTAL_PASSED, signature.details
+    assert seal.kind is SignatureKind.SEAL
+    assert seal.indication is Indication.TOTAL_PASSED, seal.details
+
+
+def test_a_seal_bound_to_another_firm_fails_beside_an_sm2_signature() -> None:
+    operator = Operator("SZ")
+    firm = enterprise(operator.ca, "深圳甲公司", KeyKind.SM2)
+    other = enterprise(operator.ca, "深圳乙公司", KeyKind.SM2)
+    signature, seal = _reports(_stamped(operator, firm, other.certificate))
+    assert signature.indication is Indication.TOTAL_PASSED
+    assert seal.kind is SignatureKind.SEAL
+    assert seal.indication is not Indication.TOTAL_PASSED
