@@ -77,6 +77,7 @@ from sealbridge.seals.picture import SealPicture
 from sealbridge.seals.verify import signer_bound_check
 from sealbridge.service.seal_registry import SealRegistry
 from sealbridge.trust.directory import load_trust_directory
+from sealbridge.verify.chain import online_context
 from sealbridge.verify.seal_attachment import SEAL_ATTACHMENT_SUFFIX
 
 # Large scanned contracts run to hundreds of MB; the PDF reader bounds the work inside.
@@ -455,7 +456,7 @@ def _validation_context(trust: Path) -> ValidationContext:
     anchors = federation.ca_certificates()
     if not anchors:
         raise MalformedInput("--trust", f"{trust} lists no CA to validate the signer against")
-    return ValidationContext(trust_roots=anchors, allow_fetching=True, revocation_mode="hard-fail")
+    return online_context(anchors)
 
 
 # ----------------------------------------------------------------- OFD

@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from asn1crypto import pem, x509
-from pyhanko_certvalidator import ValidationContext
 
 from sealbridge.authority.server import AuthorityServer
 from sealbridge.crypto.algorithms import KeyKind
@@ -60,6 +59,7 @@ from sealbridge.service.seal_registry import SealRegistry
 from sealbridge.trust.loader import PublishedList, fetch, load_federation
 from sealbridge.trust.model import ServiceStatus, ServiceType, StatusChange, TrustService
 from sealbridge.trust.view import Federation
+from sealbridge.verify.chain import online_context
 from sealbridge.verify.ofd import verify_ofd
 from sealbridge.verify.pdf import verify_pdf
 from sealbridge.verify.report.html import render_html
@@ -441,9 +441,7 @@ def _sign_sz_hk(
     pdf = add_validation_data(
         pdf, [maker.certificate, maker_issuer], [fetch_ocsp(maker.certificate, maker_issuer)]
     )
-    context = ValidationContext(
-        trust_roots=anchors, allow_fetching=True, revocation_mode="hard-fail"
-    )
+    context = online_context(anchors)
     return add_archive_timestamp(pdf, HttpTimeStamper(jurisdictions["SZ"].tsa_url), context)
 
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol, TypeVar
 
-from asn1crypto import algos, keys, x509
+from asn1crypto import algos, crl, keys, ocsp, x509
 from cryptography.exceptions import InvalidSignature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
@@ -46,6 +46,7 @@ from sealbridge.crypto import sm2
 from sealbridge.crypto.verify import verify_signature
 from sealbridge.errors import SealBridgeError
 from sealbridge.seals.decode import ASN1_ERRORS
+from sealbridge.verify.revocation import CLOCK_SKEW
 
 
 class Usage(Enum):
@@ -124,6 +125,38 @@ class NationalSignatures(SignatureValidator):
 
 
 NATIONAL_SIGNATURES = NationalSignatures()
+
+
+def online_context(
+    anchors: Sequence[x509.Certificate],
+    *,
+    fetch: bool = True,
+    at: datetime | None = None,
+    others: Iterable[x509.Certificate] = (),
+    ocsps: Iterable[ocsp.OCSPResponse] = (),
+    crls: Iterable[crl.CertificateList] = (),
+) -> ValidationContext:
+    """A validation context trusting ``anchors``, failing hard on missing revocation data,
+    SM2-aware, and allowing the platform's clock skew to what responders say.
+
+    certvalidator fixes "now" when the context is made and by default allows one second
+    between that and a response's thisUpdate: a responder whose clock runs a little
+    ahead, or an answer fetched more than a second after the context was made (a file
+    of several signatures checked online, a slow responder), was "too recent", and a
+    good certificate came out TRY_LATER.
+    """
+    return ValidationContext(
+        trust_roots=list(anchors),
+        other_certs=list(others),
+        ocsps=list(ocsps),
+        crls=list(crls),
+        allow_fetching=fetch,
+        revocation_mode="hard-fail",
+        moment=at,
+        time_tolerance=CLOCK_SKEW,
+        signature_validator=NATIONAL_SIGNATURES,
+    )
+
 
 _T = TypeVar("_T")
 

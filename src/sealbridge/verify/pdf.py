@@ -34,11 +34,11 @@ from sealbridge.errors import MalformedInput
 from sealbridge.trust.view import Federation
 from sealbridge.verify import pades_checks
 from sealbridge.verify.chain import (
-    NATIONAL_SIGNATURES,
     CertificatePool,
     ChainOutcome,
     Runner,
     Usage,
+    online_context,
     run_to_completion,
     validate_chain,
 )
@@ -111,15 +111,13 @@ def federation_context(
     anchors = federation.all_certificates()
 
     def make(dss: DssContent | None, *, embedded_only: bool = False) -> ValidationContext:
-        return ValidationContext(
-            trust_roots=anchors,
-            other_certs=list(dss.certificates) if dss else [],
-            ocsps=list(dss.ocsps) if dss else [],
-            crls=list(dss.crls) if dss else [],
-            allow_fetching=fetch and not embedded_only,
-            revocation_mode="hard-fail",
-            moment=at,
-            signature_validator=NATIONAL_SIGNATURES,
+        return online_context(
+            anchors,
+            fetch=fetch and not embedded_only,
+            at=at,
+            others=dss.certificates if dss else (),
+            ocsps=dss.ocsps if dss else (),
+            crls=dss.crls if dss else (),
         )
 
     return make
