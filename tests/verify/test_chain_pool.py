@@ -1,13 +1,25 @@
 """The certificates a file's CMSes carry, as path building gets them: each certificate
 once (the object the trust list or the DSS already holds), never one that cannot be
-read, and never the certificate being validated itself."""
+read, and never the certificate being validated itself; and names compared in the form
+RFC 4518 prepares, prepared once per file, exactly as asn1crypto prepares them."""
 
 from __future__ import annotations
 
+import pytest
 from asn1crypto import x509
 
 from sealbridge.crypto.algorithms import KeyKind
-from sealbridge.verify.chain import CertificatePool
+from sealbridge.crypto.keys import generate_key
+from sealbridge.pki import profiles
+from sealbridge.pki.issuer import CertificateAuthority
+from sealbridge.pki.names import ca_name, enterprise_name
+from sealbridge.verify.chain import (
+    CertificatePool,
+    Usage,
+    online_context,
+    run_to_completion,
+    validate_chain,
+)
 from support.pki import demo_ca, enterprise
 
 
@@ -56,3 +68,53 @@ def test_an_unreadable_certificate_is_left_out_every_time() -> None:
         ca.certificate.dump()
     )
     assert len(pool.usable([broken], signer.certificate)) == 0
+
+
+# Names whose preparation is not the identity: a soft hyphen mapped away, full-width
+# letters and a compatibility ideograph folded by NFKC, runs of spaces, Chinese.
+_AWKWARD = ["Ｓｏｆｔ\u00adＨｙｐｈｅｎ  Co", "深圳市\uf900示例  有限公司", "Plain Co"]
+
+
+@pytest.mark.parametrize("legal_name", _AWKWARD)
+def test_shared_preparation_equals_asn1cryptos_own(legal_name: str) -> None:
+    ca = CertificateAuthority.create_root(
+        ca_name(f"{legal_name} CA", legal_name, "CN"), generate_key(KeyKind.ECDSA_P256)
+    )
+    first = enterprise(ca, legal_name, KeyKind.ECDSA_P256).certificate
+    second = enterprise(ca, legal_name, KeyKind.ECDSA_P256).certificate
+    pool = CertificatePool([ca.certificate])
+    pool.share_names(_reparsed(first))
+    shared = _reparsed(second)
+    pool.share_names(shared)
+    fresh = _reparsed(second)
+    assert (
+        shared.issuer.hashable
+        == fresh.issuer.hashable
+        == _reparsed(ca.certificate).subject.hashable
+    )
+    assert shared.subject.hashable == fresh.subject.hashable
+
+
+def test_signers_sharing_a_pool_still_chain_and_an_unpreparable_name_is_a_chain_failure() -> None:
+    ca = demo_ca("Pool", KeyKind.ECDSA_P256)
+    context = online_context([ca.certificate], fetch=False)
+    pool = CertificatePool([ca.certificate])
+    for legal_name in _AWKWARD:
+        signer = enterprise(ca, legal_name, KeyKind.ECDSA_P256).certificate
+        outcome = validate_chain(
+            _reparsed(signer), [ca.certificate], Usage.SIGNING, context, run_to_completion, pool
+        )
+        assert outcome.valid, outcome.detail
+    # A private-use character is prohibited by RFC 4518: the name cannot be prepared.
+    key = generate_key(KeyKind.ECDSA_P256)
+    odd = ca.issue(
+        enterprise_name("Private \ue000 Use Co", "NTRCN-91350100M000100Y43", "CN"),
+        key.public_key_info,
+        profiles.ENTERPRISE_SIGNATURE,
+    )
+    outcome = validate_chain(
+        _reparsed(odd), [ca.certificate], Usage.SIGNING, context, run_to_completion, pool
+    )
+    assert not outcome.valid
+    assert outcome.problem == "CERTIFICATE_CHAIN_GENERAL_FAILURE"
+    assert "cannot be read" in outcome.detail
