@@ -147,6 +147,10 @@ def same(a: generic.PdfObject, b: generic.PdfObject, depth: int = 0) -> bool:
         return len(a) == len(b) and all(
             same(x, y, depth + 1) for x, y in zip(a.iterate(), b.iterate(), strict=True)
         )
+    if isinstance(a, generic.TextStringObject) and isinstance(b, generic.TextStringObject):
+        # Their bytes are equal exactly when the text and the encoding it was read in
+        # are: pyHanko's original_bytes encodes the text again on every call.
+        return str(a) == str(b) and a.autodetected_encoding == b.autodetected_encoding
     if isinstance(a, generic.TextStringObject | generic.ByteStringObject):
         return (
             isinstance(b, generic.TextStringObject | generic.ByteStringObject)
@@ -528,7 +532,7 @@ def _annot_keys(resolver: RevisionView, obj: generic.PdfObject) -> set[Key]:
         )
     if not isinstance(obj, generic.ArrayObject):
         return set()
-    return {key_of(i) for i in obj.iterate() if isinstance(i, generic.IndirectObject)}
+    return {key_of(i) for i in resolver.items(obj) if isinstance(i, generic.IndirectObject)}
 
 
 def describe(obj: generic.PdfObject) -> str:
