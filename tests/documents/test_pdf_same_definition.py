@@ -54,3 +54,15 @@ def test_a_stream_or_an_unread_definition_is_never_the_same() -> None:
     assert not reader.same_definition(at[0], at[0] + 1)  # nothing read yet
     _read(reader, 3, at[2])
     assert not reader.same_definition(at[2], at[3])
+
+
+def test_a_copy_found_the_same_is_the_definition_the_next_copy_is_compared_with() -> None:
+    # A catalog every signing revision writes again unchanged: each copy is recognised
+    # from the one before, not only from the one that was parsed.
+    changed = CATALOG.replace(b"OneColumn", b"TwoColumn")
+    data, at = _pdf(CATALOG, PAGES, STREAM, CATALOG, CATALOG, changed)
+    reader = FastObjectReader(io.BytesIO(data), strict=False)
+    _read(reader, 1, at[0])
+    assert reader.same_definition(at[0], at[3])
+    assert reader.same_definition(at[3], at[4])
+    assert not reader.same_definition(at[4], at[5])

@@ -199,12 +199,20 @@ class FastObjectReader(PdfFileReader):
     def same_definition(self, read: int, other: int) -> bool:
         """Whether the bytes at offset ``other`` begin with the whole definition read
         here from offset ``read``: the same bytes parse to the same object, so a revision
-        that writes an object again unchanged need not be parsed again."""
+        that writes an object again unchanged need not be parsed again.
+
+        A match makes ``other`` a definition known to end where its copy does, so the
+        next revision writing it again is compared with this one (otherwise every other
+        rewrite of an unchanged catalog was parsed anew)."""
         end = (self._ends or {}).get(read)
         if end is None or other == read:
             return False
         with self.stream.getbuffer() as data:
-            return data[read:end] == data[other : other + end - read]
+            if data[read:end] != data[other : other + end - read]:
+                return False
+        if self._ends is not None:
+            self._ends[other] = other + end - read
+        return True
 
     def _is_unencrypted(self) -> bool:
         """No /Encrypt in the trailer; until the trailer is read (cross-reference
