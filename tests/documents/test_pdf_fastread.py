@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from pyhanko.pdf_utils import filters, generic
 from pyhanko.pdf_utils.decode_limits import DecodeLimits, DecodePurpose, StreamDecodeLimits
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.misc import PdfDecodeLimitError, PdfError, PdfReadError
+from pyhanko.pdf_utils.misc import PdfDecodeLimitError, PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import PdfFileWriter
 from pyhanko.pdf_utils.xref import ObjStreamRef
@@ -39,6 +39,13 @@ from sealbridge.documents.pdf.limits import ReadLimits
 from sealbridge.documents.pdf.reader import RepairedPdfFileReader
 from sealbridge.documents.pdf.sign import PadesLevel, PadesProfile, PdfSignerIdentity, sign_pdf
 from support.contracts import block_stamp, two_party_contract
+from support.pdf_oracle import (
+    assert_read_alike,
+    both_readers,
+    one_revision_pdf,
+    read_or_error,
+    shape,
+)
 from support.pki import demo_ca, enterprise
 
 INTEROP = Path(__file__).resolve().parents[2] / ".." / "shared" / "interop" / "dss-pades"
@@ -66,30 +73,6 @@ MIXED = "".join(c.upper() if i % 3 == 0 else c for i, c in enumerate(DER.hex()))
 # ---------------------------------------------------------------- helpers
 
 
-def _pdf(*objects: bytes) -> bytes:
-    """A one-revision PDF: a catalog (1), an empty page tree (2), then ``objects``
-    verbatim (each a whole ``N G obj ... endobj``), numbered 3, 4, ... in the xref table
-    whatever their own header says, so a vector can also lie about its number."""
-    whole = [
-        b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj",
-        b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj",
-        *objects,
-    ]
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for obj in whole:
-        offsets.append(len(out))
-        out += obj + b"\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(whole) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(whole) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
 def _sig(contents: bytes, *, end: bytes = b"\nendobj", number: int = 3) -> bytes:
     """Object ``number``: a signature dictionary whose /Contents is ``contents`` verbatim."""
     return (
@@ -104,61 +87,6 @@ def _sig(contents: bytes, *, end: bytes = b"\nendobj", number: int = 3) -> bytes
 
 def _hex(digits: bytes) -> bytes:
     return b"<" + digits + b">"
-
-
-def _read(reader: PdfFileReader, ref: generic.Reference, revision: int | None = None) -> Any:
-    """The object, or the error the reader raised: the error is part of its behaviour."""
-    try:
-        return reader.get_object(ref, revision=revision)
-    except Exception as exc:
-        return exc
-
-
-def _shape(obj: generic.PdfObject) -> tuple[object, ...]:
-    """Type, container reference and content of ``obj`` and everything inside it: what
-    ``==`` on pyHanko objects ignores (a TextStringObject equals a str, a reference's
-    reader is not compared) but a caller of the reader depends on."""
-    ref = obj.container_ref
-    where = (ref.idnum, ref.generation) if isinstance(ref, generic.Reference) else repr(ref)
-    body: object
-    if isinstance(obj, generic.DictionaryObject):
-        body = tuple(sorted((str(k), _shape(v)) for k, v in dict.items(obj)))
-        if isinstance(obj, generic.StreamObject):
-            body = (body, obj.encoded_data)
-    elif isinstance(obj, generic.ArrayObject):
-        body = tuple(_shape(v) for v in list.__iter__(obj))
-    elif isinstance(obj, generic.TextStringObject | generic.ByteStringObject):
-        body = bytes(obj.original_bytes)
-    elif isinstance(obj, generic.NullObject):
-        body = None
-    else:
-        body = repr(obj)
-    return (type(obj).__name__, where, body)
-
-
-def _assert_same(fast: Any, plain: Any) -> None:
-    if isinstance(plain, ArithmeticError):
-        # pyHanko lets decimal.InvalidOperation out of a malformed number ("1.2."); the
-        # fast reader says what it is, an object that cannot be read.
-        assert isinstance(fast, PdfReadError), fast
-        assert "holds a number that cannot be read" in str(fast)
-        return
-    if isinstance(fast, Exception) or isinstance(plain, Exception):
-        assert (type(fast), str(fast)) == (type(plain), str(plain))
-        return
-    if isinstance(plain, generic.StreamObject):
-        assert isinstance(fast, generic.StreamObject)
-        assert dict(fast) == dict(plain) and fast.encoded_data == plain.encoded_data
-    else:
-        assert fast == plain
-    assert _shape(fast) == _shape(plain)
-
-
-def _both(data: bytes, *, strict: bool = False) -> tuple[FastObjectReader, PdfFileReader]:
-    return (
-        FastObjectReader(io.BytesIO(data), strict=strict),
-        PdfFileReader(io.BytesIO(data), strict=strict),
-    )
 
 
 def _every_definition(reader: PdfFileReader) -> Iterator[tuple[generic.Reference, int]]:
@@ -176,16 +104,16 @@ def _assert_documents_read_alike(
     definitions = list(_every_definition(plain))
     assert definitions
     for ref, revision in definitions:
-        _assert_same(_read(fast, ref, revision), _read(plain, ref, revision))
+        assert_read_alike(read_or_error(fast, ref, revision), read_or_error(plain, ref, revision))
     for ref in {ref for ref, _ in definitions}:
-        _assert_same(_read(fast, ref), _read(plain, ref))
+        assert_read_alike(read_or_error(fast, ref), read_or_error(plain, ref))
     fast_sigs, plain_sigs = fast.embedded_signatures, plain.embedded_signatures
     assert len(fast_sigs) == len(plain_sigs) == signatures
     for mine, theirs in zip(fast_sigs, plain_sigs, strict=True):
         assert mine.pkcs7_content == theirs.pkcs7_content
         assert list(mine.byte_range) == list(theirs.byte_range)
         contents = mine.sig_object.raw_get("/Contents")
-        assert _shape(contents) == _shape(theirs.sig_object.raw_get("/Contents"))
+        assert shape(contents) == shape(theirs.sig_object.raw_get("/Contents"))
         # The string decoded is exactly the hex written in the gap the byte range leaves.
         _, len1, start2, _ = mine.byte_range
         gap = data[len1 + 1 : start2 - 1]
@@ -211,7 +139,7 @@ def thrice_signed() -> bytes:
 
 def test_our_signed_contract_reads_the_same_through_both_readers(thrice_signed: bytes) -> None:
     """Every object of every revision, and all three signatures' contents and ranges."""
-    _assert_documents_read_alike(thrice_signed, *_both(thrice_signed), signatures=3)
+    _assert_documents_read_alike(thrice_signed, *both_readers(thrice_signed), signatures=3)
 
 
 @needs_interop
@@ -477,25 +405,25 @@ LITERALS = [
 @pytest.mark.parametrize("strict", [False, True], ids=["lenient", "strict"])
 @pytest.mark.parametrize("vector", VECTORS + LITERALS, ids=lambda v: v.name)
 def test_hand_built_objects_read_as_pyhanko_reads_them(vector: Vector, strict: bool) -> None:
-    fast, plain = _both(_pdf(*vector.objects), strict=strict)
-    mine, theirs = _read(fast, SIG), _read(plain, SIG)
-    _assert_same(mine, theirs)
+    fast, plain = both_readers(one_revision_pdf(*vector.objects), strict=strict)
+    mine, theirs = read_or_error(fast, SIG), read_or_error(plain, SIG)
+    assert_read_alike(mine, theirs)
     if vector.path is Decoder.ERROR:
         assert isinstance(theirs, Exception)
 
 
 def test_an_odd_number_of_digits_is_padded_with_a_zero() -> None:
     """PDF 32000 7.3.4.3: a missing final digit is taken as 0."""
-    fast, _ = _both(_pdf(_sig(_hex(UPPER[:-1]))))
+    fast, _ = both_readers(one_revision_pdf(_sig(_hex(UPPER[:-1]))))
     assert fast.get_object(SIG)["/Contents"].original_bytes == DER[:-1] + bytes([DER[-1] & 0xF0])
 
 
 def test_a_duplicate_key_keeps_the_first_value_leniently_and_is_an_error_strictly() -> None:
     objects = VECTORS[[v.name for v in VECTORS].index("duplicate /Contents")].objects
-    lenient, _ = _both(_pdf(*objects))
+    lenient, _ = both_readers(one_revision_pdf(*objects))
     assert lenient.get_object(SIG)["/Contents"].original_bytes == DER
-    strict, _ = _both(_pdf(*objects), strict=True)
-    assert isinstance(_read(strict, SIG), Exception)
+    strict, _ = both_readers(one_revision_pdf(*objects), strict=True)
+    assert isinstance(read_or_error(strict, SIG), Exception)
 
 
 # ---------------------------------------------------------------- which path is taken
@@ -546,7 +474,7 @@ def test_strings_read_fast_skip_pyhankos_tokenizer_and_others_use_it(
     reasons and titles are read in one pass. A hex string with whitespace or a comment
     inside, a literal with nested parentheses, or an object the fast reader declines, is
     read by pyHanko."""
-    fast = FastObjectReader(io.BytesIO(_pdf(*vector.objects)), strict=False)
+    fast = FastObjectReader(io.BytesIO(one_revision_pdf(*vector.objects)), strict=False)
     calls = _count_calls(monkeypatch, reader)
     obj = fast.get_object(SIG)
     assert isinstance(obj, generic.PdfObject)
@@ -563,7 +491,7 @@ def test_strings_read_fast_skip_pyhankos_tokenizer_and_others_use_it(
 def test_text_as_pyhanko_writes_it_reads_back_fast(text: str, literal_reads: list[int]) -> None:
     """What our signer writes in /Reason, /Name or /M is read back as the very text, and
     without pyHanko's tokenizer: these strings are in every document we verify."""
-    data = _pdf(b"3 0 obj\n<< /Type /Sig /Reason " + _written(text) + b" >>\nendobj")
+    data = one_revision_pdf(b"3 0 obj\n<< /Type /Sig /Reason " + _written(text) + b" >>\nendobj")
     fast = FastObjectReader(io.BytesIO(data), strict=False)
     literal_reads.clear()
     assert str(fast.get_object(SIG)["/Reason"]) == text
@@ -575,7 +503,7 @@ def test_text_as_pyhanko_writes_it_reads_back_fast(text: str, literal_reads: lis
 )
 def test_objects_read_fast_belong_to_their_own_reference(vector: Vector) -> None:
     """pyHanko finds the object to rewrite in an incremental update via container_ref."""
-    fast = FastObjectReader(io.BytesIO(_pdf(*vector.objects)), strict=False)
+    fast = FastObjectReader(io.BytesIO(one_revision_pdf(*vector.objects)), strict=False)
     obj = fast.get_object(SIG)
     assert obj.container_ref == SIG and obj.container_ref.pdf is fast
     values = dict.values(obj) if isinstance(obj, generic.DictionaryObject) else ()
@@ -588,7 +516,7 @@ def test_an_incremental_update_rewrites_the_object_a_fast_string_came_from() -> 
     find through container_ref which object the changed value must be rewritten in. The
     revision is appended in place, to the very stream the reader read (the fast path must
     leave it writable)."""
-    stream = io.BytesIO(_pdf(_sig(_hex(UPPER))))
+    stream = io.BytesIO(one_revision_pdf(_sig(_hex(UPPER))))
     reader = FastObjectReader(stream, strict=False)
     writer = IncrementalPdfFileWriter(stream, prev=reader)
     sig = reader.get_object(SIG)
@@ -620,7 +548,7 @@ def test_an_encrypted_file_is_decrypted_not_read_fast(hex_reads: list[int]) -> N
     writer.write(out)
     data = out.getvalue()
 
-    fast, plain = _both(data)
+    fast, plain = both_readers(data)
     for reader in (fast, plain):
         reader.decrypt("user-secret")
     hex_reads.clear()
@@ -637,12 +565,12 @@ def test_a_stream_length_read_mid_object_does_not_move_the_reader() -> None:
     """An indirect /Length not yet in the cache is read while the stream is parsed; the
     bytes read as the payload must still be those after this object's ``stream``
     keyword, not whatever follows the length object (a decoy there is not a payload)."""
-    data = _pdf(
+    data = one_revision_pdf(
         b"3 0 obj\n<< /Contents " + _hex(UPPER) + b" /Length 4 0 R >>\n"
         b"stream\nREALXendstream\nendobj",
         b"4 0 obj 5 endobjDECOYendstream\nendobj",
     )
-    fast, plain = _both(data)
+    fast, plain = both_readers(data)
     assert plain.get_object(SIG).encoded_data == b"REALX"
     assert fast.get_object(SIG).encoded_data == b"REALX"
 
@@ -682,8 +610,8 @@ def test_a_stream_whose_length_is_itself_costs_what_it_costs_pyhanko() -> None:
     (open_pdf reports a nesting limit). Each level must not be tried twice, fast and
     then again through pyHanko, or the work doubles per level and open_pdf never ends
     on a 400-byte file."""
-    data = _pdf(b"3 0 obj\n<< /Length 3 0 R >>\nstream\nabcdeendstream\nendobj")
-    fast, plain = _both(data)
+    data = one_revision_pdf(b"3 0 obj\n<< /Length 3 0 R >>\nstream\nabcdeendstream\nendobj")
+    fast, plain = both_readers(data)
     assert _reads_until_recursion_stops(fast) <= 2 * _reads_until_recursion_stops(plain) + 4
 
 
@@ -811,8 +739,8 @@ def indirect_dictionaries(draw: st.DrawFn) -> bytes:
 @settings(max_examples=150, deadline=None)
 @given(obj=indirect_dictionaries(), strict=st.booleans())
 def test_generated_dictionaries_read_as_pyhanko_reads_them(obj: bytes, strict: bool) -> None:
-    fast, plain = _both(_pdf(obj), strict=strict)
-    _assert_same(_read(fast, SIG), _read(plain, SIG))
+    fast, plain = both_readers(one_revision_pdf(obj), strict=strict)
+    assert_read_alike(read_or_error(fast, SIG), read_or_error(plain, SIG))
 
 
 @settings(max_examples=300, deadline=None)
@@ -820,11 +748,11 @@ def test_generated_dictionaries_read_as_pyhanko_reads_them(obj: bytes, strict: b
 def test_generated_literal_strings_read_as_pyhanko_reads_them(literal: bytes, strict: bool) -> None:
     """Each literal as a /Reason between two other entries, so that a string ended too
     early or too late leaves the rest of the dictionary to be read wrong the same way."""
-    fast, plain = _both(
-        _pdf(b"3 0 obj\n<< /Type /Sig /Reason " + literal + b" /M (D:2026) >>\nendobj"),
+    fast, plain = both_readers(
+        one_revision_pdf(b"3 0 obj\n<< /Type /Sig /Reason " + literal + b" /M (D:2026) >>\nendobj"),
         strict=strict,
     )
-    _assert_same(_read(fast, SIG), _read(plain, SIG))
+    assert_read_alike(read_or_error(fast, SIG), read_or_error(plain, SIG))
 
 
 # ---------------------------------------------------------------- object streams
@@ -1074,11 +1002,13 @@ def test_objects_in_hand_built_object_streams_read_as_pyhanko_reads_them(
     vector: Packed, strict: bool
 ) -> None:
     """Read current (then from the reader's cache) and as of the one revision (not cached)."""
-    fast, plain = _both(vector.pdf(), strict=strict)
+    fast, plain = both_readers(vector.pdf(), strict=strict)
     for revision in (None, None, 0):
         for number in vector.entries:
             ref = generic.Reference(number, 0)
-            _assert_same(_read(fast, ref, revision), _read(plain, ref, revision))
+            assert_read_alike(
+                read_or_error(fast, ref, revision), read_or_error(plain, ref, revision)
+            )
 
 
 @settings(max_examples=150, deadline=None)
@@ -1093,10 +1023,10 @@ def test_generated_objects_in_an_object_stream_read_as_pyhanko_reads_them(
     """The values of the uncompressed-object property, packed into one stream, with nothing
     between them at times: a value may then run on into the next one as pyHanko reads it."""
     data = _xref_stream_pdf({3: _packed(objects, separator)}, _entries(len(objects) + 1))
-    fast, plain = _both(data, strict=strict)
+    fast, plain = both_readers(data, strict=strict)
     for number in _entries(len(objects) + 1):
         ref = generic.Reference(number, 0)
-        _assert_same(_read(fast, ref), _read(plain, ref))
+        assert_read_alike(read_or_error(fast, ref), read_or_error(plain, ref))
 
 
 _HEADER_PIECES = st.sampled_from(
@@ -1118,10 +1048,10 @@ def test_generated_object_stream_headers_read_as_pyhanko_reads_them(
     """Headers of numbers, whitespace, comments and junk, any /N and /First."""
     entries = _entries(7)
     data = _xref_stream_pdf({3: _object_stream(header, body, n=count, first=first)}, entries)
-    fast, plain = _both(data, strict=strict)
+    fast, plain = both_readers(data, strict=strict)
     for number in entries:
         ref = generic.Reference(number, 0)
-        _assert_same(_read(fast, ref), _read(plain, ref))
+        assert_read_alike(read_or_error(fast, ref), read_or_error(plain, ref))
 
 
 def _in_stream(
@@ -1228,7 +1158,7 @@ def histories(draw: st.DrawFn) -> bytes:
 @given(data=histories())
 def test_object_streams_rewritten_in_updates_read_as_pyhanko_reads_them(data: bytes) -> None:
     """Every object as of every revision, and as it is now."""
-    _assert_documents_read_alike(data, *_both(data), signatures=0)
+    _assert_documents_read_alike(data, *both_readers(data), signatures=0)
 
 
 def test_a_historical_read_finds_the_object_in_the_streams_newest_definition() -> None:
@@ -1241,27 +1171,27 @@ def test_a_historical_read_finds_the_object_in_the_streams_newest_definition() -
     x, y = _compressed(PdfFileReader(io.BytesIO(data), strict=False))
     stream = PdfFileReader(io.BytesIO(data), strict=False).xrefs[x].obj_stream_id
     data = _updated(data, lambda w: _in_stream(w, {x.idnum: generic.pdf_string("x1")}, stream))
-    fast, plain = _both(data)
+    fast, plain = both_readers(data)
     for reader in (fast, plain):
         assert reader.get_object(x, revision=0) == "x1"
         assert isinstance(reader.get_object(y, revision=0), generic.NullObject)
     for ref in (x, y):
-        _assert_same(_read(fast, ref, 0), _read(plain, ref, 0))
-        _assert_same(_read(fast, ref), _read(plain, ref))
+        assert_read_alike(read_or_error(fast, ref, 0), read_or_error(plain, ref, 0))
+        assert_read_alike(read_or_error(fast, ref), read_or_error(plain, ref))
 
 
 def test_a_stream_replaced_in_the_readers_cache_is_read_afresh() -> None:
     """A header read belongs to the stream object it was read from: once the reader's cache
     holds another object under the stream's number (``cache_indirect_object`` is pyHanko's
     API), pyHanko reads the objects from that one, and so must the fast reader."""
-    fast, plain = _both(_with_streams([generic.pdf_string("a")]))
-    others = _both(_with_streams([generic.pdf_string("b")]))
+    fast, plain = both_readers(_with_streams([generic.pdf_string("a")]))
+    others = both_readers(_with_streams([generic.pdf_string("b")]))
     (ref,) = _compressed(plain)
     number = plain.xrefs[ref].obj_stream_id
     for reader, other in zip((fast, plain), others, strict=True):
         assert reader.get_object(ref, revision=0) == "a"
         reader.cache_indirect_object(0, number, other.get_object(generic.Reference(number)))
-    _assert_same(_read(fast, ref, 0), _read(plain, ref, 0))
+    assert_read_alike(read_or_error(fast, ref, 0), read_or_error(plain, ref, 0))
     assert fast.get_object(ref, revision=0) == "b"
 
 
@@ -1294,13 +1224,13 @@ def test_the_header_of_a_500_object_stream_is_read_once(monkeypatch: pytest.Monk
         for index in range(500)
     ]
     data = _with_streams(values)
-    fast, plain = _both(data)
+    fast, plain = both_readers(data)
     headers = _count(monkeypatch, fastread, "_read_header")
     fallbacks = _count(monkeypatch, FastObjectReader, "_get_object_from_stream")
     refs = _compressed(plain)
     assert len(refs) == 500
     for ref in refs:
-        _assert_same(_read(fast, ref), _read(plain, ref))
+        assert_read_alike(read_or_error(fast, ref), read_or_error(plain, ref))
     assert len(headers) == 1
     assert fallbacks == []
 
@@ -1349,9 +1279,9 @@ def test_an_object_stream_is_decoded_under_the_readers_object_stream_limit() -> 
     fast = FastObjectReader(io.BytesIO(data), strict=False, decode_limits=limits)
     plain = PdfFileReader(io.BytesIO(data), strict=False, decode_limits=limits)
     (ref,) = _compressed(plain)
-    mine, theirs = _read(fast, ref), _read(plain, ref)
+    mine, theirs = read_or_error(fast, ref), read_or_error(plain, ref)
     assert isinstance(theirs, PdfDecodeLimitError)
-    _assert_same(mine, theirs)
+    assert_read_alike(mine, theirs)
 
 
 def test_objects_in_an_encrypted_files_streams_are_left_to_pyhanko(
@@ -1364,11 +1294,11 @@ def test_objects_in_an_encrypted_files_streams_are_left_to_pyhanko(
     writer.encrypt("owner-secret", "user-secret")
     out = io.BytesIO()
     writer.write(out)
-    fast, plain = _both(out.getvalue())
+    fast, plain = both_readers(out.getvalue())
     for reader in (fast, plain):
         reader.decrypt("user-secret")
     fallbacks = _count(monkeypatch, FastObjectReader, "_get_object_from_stream")
-    _assert_same(_read(fast, ref), _read(plain, ref))
+    assert_read_alike(read_or_error(fast, ref), read_or_error(plain, ref))
     assert fast.get_object(ref) == "secret"
     assert fallbacks
 
@@ -1388,7 +1318,7 @@ def test_an_object_stream_that_needs_itself_costs_what_it_costs_pyhanko(data: by
     """pyHanko recurses to the stack limit; each level must not be tried twice. Which error
     comes out depends on where the stack runs out (pyHanko turns a RecursionError inside a
     dictionary key into a PdfReadError), for pyHanko alone too."""
-    for reader in _both(data):
-        assert isinstance(_read(reader, SIG), RecursionError | PdfError)
-    fast, plain = _both(data)
+    for reader in both_readers(data):
+        assert isinstance(read_or_error(reader, SIG), RecursionError | PdfError)
+    fast, plain = both_readers(data)
     assert _reads_until_recursion_stops(fast) <= 2 * _reads_until_recursion_stops(plain) + 4

@@ -20,13 +20,14 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from documents.test_pdf_fastread import _assert_same, _read, histories
+from documents.test_pdf_fastread import histories
 from sealbridge.documents.pdf.fastread import FastObjectReader
 from sealbridge.trust.view import Federation
 from sealbridge.verify.changes.history import Key, ObjectHistory
 from sealbridge.verify.pdf import federation_context, verify_pdf
 from sealbridge.verify.report.model import Indication, SignatureReport
 from support.contracts import signed_once, two_party_contract
+from support.pdf_oracle import assert_read_alike, read_or_error
 
 
 def _write(writer: IncrementalPdfFileWriter) -> bytes:
@@ -152,13 +153,16 @@ def test_every_revision_reads_as_the_file_cut_after_it(data: bytes) -> None:
         for key in sorted(keys - set().union(*history.freed[: revision + 1])):
             if history.location(key, revision) is None:
                 continue
-            ours, theirs = _read_key(history, key, revision), _read(truth, generic.Reference(*key))
+            ours, theirs = (
+                _read_key(history, key, revision),
+                read_or_error(truth, generic.Reference(*key)),
+            )
             if isinstance(theirs, Exception):
                 # pyHanko's own failures (an assert on a stream that is none) are its
                 # exception types; an unreadable object is what both say.
                 assert isinstance(ours, Exception), (key, revision, ours, theirs)
             else:
-                _assert_same(ours, theirs)
+                assert_read_alike(ours, theirs)
 
 
 def _read_key(history: ObjectHistory, key: Key, revision: int) -> object:

@@ -60,6 +60,13 @@ _TOKEN = re.compile(
     re.DOTALL,
 )
 _ESCAPE = re.compile(rb"\\([0-7]{1,3}|[\r\n]{1,2}|.)", re.DOTALL)
+# The rest of an array that holds only references, written plainly (one space inside
+# each, a space or line break after): a page's /Annots, the form's /Fields, a /Kids list.
+# Each reference is under pyHanko's 20-byte peek and numbers a real object (not 0), so
+# the token loop would read it the same way; anything else takes the token loop.
+_REFERENCES = re.compile(
+    rb"[ \n\r]?((?:[1-9][0-9]{0,9} [0-9]{1,5} R(?:[ \n\r]|(?=\])))*)\]"
+)
 _SIMPLE_ESCAPES = {c: bytes((c,)) for c in b"() /%<>[]#_&$\\"} | {
     ord("n"): b"\n",
     ord("r"): b"\r",
@@ -463,6 +470,9 @@ class _Parser:
     def _array(self, at: int, depth: int) -> tuple[generic.PdfObject, int]:
         if depth > _MAX_DEPTH:
             raise _NotFast
+        references = _REFERENCES.match(self.data, at)
+        if references is not None:
+            return self._references(references[1].split()), references.end()
         items = generic.ArrayObject()
         while True:
             token = _TOKEN.match(self.data, at)
@@ -479,6 +489,19 @@ class _Parser:
             items.append(item)
         items.container_ref = self.container
         return items, at
+
+    def _references(self, words: list[bytes]) -> generic.ArrayObject:
+        """An array of references from its words (number, generation, R, ...): one
+        regular-expression match for the array instead of one per token; a page's
+        annotations grow by one with every signature, and so did the cost of reading them."""
+        reader, container = self.reader, self.container
+        items = generic.ArrayObject()
+        for index in range(0, len(words), 3):
+            item = generic.IndirectObject(int(words[index]), int(words[index + 1]), reader)
+            item.container_ref = container
+            items.append(item)
+        items.container_ref = container
+        return items
 
     def _dictionary(self, at: int, depth: int) -> tuple[generic.PdfObject, int]:
         if depth > _MAX_DEPTH:
