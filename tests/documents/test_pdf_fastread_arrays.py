@@ -1,6 +1,7 @@
-"""Arrays of references (a page's /Annots, the form's /Fields, /Kids) read in one match
-are the arrays pyHanko reads: the same references, in order, each belonging to the object
-that holds it; an array written any other way is read token by token, as before."""
+"""Arrays of references (a page's /Annots, the form's /Fields, /Kids) read in one match,
+and runs of integers (a font's /W, a /Rect) read a run at a time, are the arrays pyHanko
+reads: the same items, in order, each belonging to the object that holds it; whatever is
+written any other way is read token by token, as before."""
 
 from __future__ import annotations
 
@@ -36,8 +37,19 @@ _ITEM = st.one_of(
             b"(text)",
             b"<< /A 1 0 R >>",
             b"[ 4 0 R ]",
+            b"[ 1 2 3 ]",
+            b"[278 347]",
+            b"-0",
+            b"007",
+            b"+5",
+            b"1.5",
+            b"12-3",
+            b"5 0 Rx",
+            b"5\t0\tR",
         ]
     ),
+    st.integers(-(10**12), 10**12).map(lambda n: b"%d" % n),
+    st.integers(0, 999).map(lambda n: b"%d" % n),
 )
 _SEPARATOR = st.sampled_from([b" ", b"\n", b"\r", b"\r\n", b"  ", b"\t", b"\x00", b""])
 
@@ -67,3 +79,13 @@ def test_a_grown_annotation_list_reads_whole() -> None:
     assert [item.idnum for item in annots] == numbers
     assert all(item.container_ref == HOLDER for item in annots)
     assert_read_alike(read_or_error(fast, HOLDER), read_or_error(plain, HOLDER))
+
+
+def test_a_cjk_fonts_widths_read_whole() -> None:
+    widths = b"[ 1 1 224 9 10 338 13 [ 278 347 278 392 ]\n 17 19 555 22 23 -555 27 27 278 ]"
+    holder = b"3 0 obj\n<< /Type /Font /W " + widths + b" /FontDescriptor 10 0 R >>\nendobj"
+    fast, plain = both_readers(one_revision_pdf(holder))
+    read = read_or_error(fast, HOLDER)
+    assert read.raw_get("/W")[6] == 13 and list(read.raw_get("/W")[7]) == [278, 347, 278, 392]
+    assert read.raw_get("/W")[-4] == -555
+    assert_read_alike(read, read_or_error(plain, HOLDER))

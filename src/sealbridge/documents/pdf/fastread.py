@@ -67,6 +67,13 @@ _ESCAPE = re.compile(rb"\\([0-7]{1,3}|[\r\n]{1,2}|.)", re.DOTALL)
 _REFERENCES = re.compile(
     rb"[ \n\r]?((?:[1-9][0-9]{0,9} [0-9]{1,5} R(?:[ \n\r]|(?=\])))*)\]"
 )
+# A run of plain integers in an array (a font's /W, a /Rect, a /BBox), each followed by
+# a space or line break, or by the bracket that ends or opens an array; none of them the
+# first number of a reference (any whitespace, digits, any whitespace, R), which only the
+# token loop reads as pyHanko does.
+_INTEGERS = re.compile(
+    rb"[ \n\r]*(?:-?[0-9]{1,18}(?![\s\x00]+[0-9]+[\s\x00]+R)(?:[ \n\r]|(?=[\]\[])))+"
+)
 _SIMPLE_ESCAPES = {c: bytes((c,)) for c in b"() /%<>[]#_&$\\"} | {
     ord("n"): b"\n",
     ord("r"): b"\r",
@@ -475,6 +482,17 @@ class _Parser:
             return self._references(references[1].split()), references.end()
         items = generic.ArrayObject()
         while True:
+            integers = _INTEGERS.match(self.data, at)
+            if integers is not None:
+                # One match for the run instead of one per number: a CJK font's widths
+                # are hundreds of them, and the first revision's walk reads them all.
+                for word in integers[0].split():
+                    # NumberObject's own __new__ only calls int() first; bytes of digits
+                    # make the same int.
+                    number = int.__new__(generic.NumberObject, word)
+                    number.container_ref = self.container
+                    items.append(number)
+                at = integers.end()
             token = _TOKEN.match(self.data, at)
             if token is None:
                 at = self._skip(at)
