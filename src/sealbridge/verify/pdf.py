@@ -44,6 +44,7 @@ from sealbridge.verify.chain import (
 )
 from sealbridge.verify.changes import ChangePolicy
 from sealbridge.verify.changes.analyse import StructureCache
+from sealbridge.verify.collector import collection_paused
 from sealbridge.verify.later import LaterRevisions, later_revisions
 from sealbridge.verify.outcome import signature_report, unverifiable_report
 from sealbridge.verify.pades_status import (
@@ -143,14 +144,15 @@ def verify_pdf(
     # Objects are parsed as they are read (not all up front, which cost a third of a
     # one-signature verification); a hostile nesting met on the way is a typed error.
     try:
-        return _verify_all(
-            data,
-            name,
-            federation,
-            jurisdictions,
-            open_pdf(data, password=password, scan=False),
-            _Options(context, attachment_verifier, changes or ChangePolicy()),
-        )
+        with collection_paused():
+            return _verify_all(
+                data,
+                name,
+                federation,
+                jurisdictions,
+                open_pdf(data, password=password, scan=False),
+                _Options(context, attachment_verifier, changes or ChangePolicy()),
+            )
     except RecursionError as exc:
         raise MalformedInput("PDF", "objects are nested too deeply to read") from exc
 

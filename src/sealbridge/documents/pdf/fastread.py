@@ -64,9 +64,7 @@ _ESCAPE = re.compile(rb"\\([0-7]{1,3}|[\r\n]{1,2}|.)", re.DOTALL)
 # each, a space or line break after): a page's /Annots, the form's /Fields, a /Kids list.
 # Each reference is under pyHanko's 20-byte peek and numbers a real object (not 0), so
 # the token loop would read it the same way; anything else takes the token loop.
-_REFERENCES = re.compile(
-    rb"[ \n\r]?((?:[1-9][0-9]{0,9} [0-9]{1,5} R(?:[ \n\r]|(?=\])))*)\]"
-)
+_REFERENCES = re.compile(rb"[ \n\r]?((?:[1-9][0-9]{0,9} [0-9]{1,5} R(?:[ \n\r]|(?=\])))*)\]")
 # A run of plain integers in an array (a font's /W, a /Rect, a /BBox), each followed by
 # a space or line break, or by the bracket that ends or opens an array; none of them the
 # first number of a reference (any whitespace, digits, any whitespace, R), which only the
