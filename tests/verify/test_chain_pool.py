@@ -10,9 +10,8 @@ from asn1crypto import x509
 
 from sealbridge.crypto.algorithms import KeyKind
 from sealbridge.crypto.keys import generate_key
-from sealbridge.pki import profiles
 from sealbridge.pki.issuer import CertificateAuthority
-from sealbridge.pki.names import ca_name, enterprise_name
+from sealbridge.pki.names import ca_name
 from sealbridge.verify.chain import (
     CertificatePool,
     Usage,
@@ -106,12 +105,7 @@ def test_signers_sharing_a_pool_still_chain_and_an_unpreparable_name_is_a_chain_
         )
         assert outcome.valid, outcome.detail
     # A private-use character is prohibited by RFC 4518: the name cannot be prepared.
-    key = generate_key(KeyKind.ECDSA_P256)
-    odd = ca.issue(
-        enterprise_name("Private \ue000 Use Co", "NTRCN-91350100M000100Y43", "CN"),
-        key.public_key_info,
-        profiles.ENTERPRISE_SIGNATURE,
-    )
+    odd = enterprise(ca, "Private \ue000 Use Co", KeyKind.ECDSA_P256).certificate
     outcome = validate_chain(
         _reparsed(odd), [ca.certificate], Usage.SIGNING, context, run_to_completion, pool
     )
