@@ -34,7 +34,9 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.decode_limits import DecodePurpose
 from pyhanko.pdf_utils.misc import PdfReadError, read_non_whitespace
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.pdf_utils.xref import ObjStreamRef
+from pyhanko.pdf_utils.xref import ObjStreamRef, XRefCache
+
+from sealbridge.documents.pdf.xref_index import IndexedXRefCache
 
 _SKIP = re.compile(rb"[\x00\t\n\f\r ]*")
 _HEADER = re.compile(rb"(\d+)[\x00\t\n\f\r ]+(\d+)[\x00\t\n\f\r ]+obj")
@@ -125,6 +127,17 @@ class FastObjectReader(PdfFileReader):
     # Where each definition read here ends, by where it starts (not streams: an indirect
     # /Length could make the same bytes read differently).
     _ends: dict[int, int] | None = None
+    _xrefs: IndexedXRefCache
+
+    @property
+    def xrefs(self) -> IndexedXRefCache:
+        return self._xrefs
+
+    @xrefs.setter
+    def xrefs(self, cache: XRefCache) -> None:
+        # Whoever builds the reader (pyHanko's __init__ or the repairing reader) sets
+        # the plain cache; every lookup then goes through the index.
+        self._xrefs = cache if isinstance(cache, IndexedXRefCache) else IndexedXRefCache(cache)
 
     def _read_object(
         self,
