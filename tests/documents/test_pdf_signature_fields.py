@@ -130,7 +130,7 @@ def _nameless(writer: BasePdfFileWriter) -> list[generic.PdfObject]:
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
-        (_nested, [UnlistedSignature("Parties.A", False, "Acme.Seal")]),
+        (_nested, [UnlistedSignature("Parties.A", False, "Acme.Seal", signed_end=50)]),
         (_untyped, []),
         (_nameless, []),
     ],
@@ -166,12 +166,16 @@ def _value(value: Callable[[BasePdfFileWriter], generic.PdfObject]) -> Build:
         (
             _value(lambda w: _signature(w, generic.TextStringObject("adbe.pkcs7.detached"))),
             UnlistedSignature(
-                "Seal", False, None, "the signature dictionary's /SubFilter is not a name object"
+                "Seal",
+                False,
+                None,
+                "the signature dictionary's /SubFilter is not a name object",
+                signed_end=50,
             ),
         ),
         (
             _value(lambda w: _signature(w).get_object()),
-            UnlistedSignature("Seal", False, "Acme.Seal", None),
+            UnlistedSignature("Seal", False, "Acme.Seal", None, signed_end=50),
         ),
         (
             _value(lambda w: _signature(w, _name("/adbe.pkcs7.detached")).get_object()),
@@ -180,6 +184,7 @@ def _value(value: Callable[[BasePdfFileWriter], generic.PdfObject]) -> Build:
                 False,
                 "adbe.pkcs7.detached",
                 "the signature dictionary is not an indirect object, as ISO 32000 requires",
+                signed_end=50,
             ),
         ),
         (
@@ -207,11 +212,12 @@ def _value(value: Callable[[BasePdfFileWriter], generic.PdfObject]) -> Build:
                 False,
                 "ETSI.RFC3161",
                 "the signature dictionary has no /Contents, so there is no signature to check",
+                signed_end=50,
             ),
         ),
         (
             _value(lambda w: _signature(w, sig_type="/DocTimeStamp")),
-            UnlistedSignature("Seal", True, "Acme.Seal", None),
+            UnlistedSignature("Seal", True, "Acme.Seal", None, signed_end=50),
         ),
     ],
     ids=[
@@ -278,7 +284,7 @@ def test_hostile_trees_list_the_signature_once(fields: Build, name: str) -> None
     it twice), entries that are no field dictionaries and /Kids that is no array: the one
     signature is listed once, and the report shows it once, undecided."""
     data = _revision(CONTRACT, fields)
-    assert _entries(data) == [UnlistedSignature(name, False, "Acme.Seal")]
+    assert _entries(data) == [UnlistedSignature(name, False, "Acme.Seal", signed_end=50)]
     federation = Federation({"SZ": Operator("SZ").trust_list()}, ())
     context = federation_context(federation, fetch=False)
     (sig,) = verify_pdf(data, "x.pdf", federation, ["SZ"], context=context).signatures
@@ -357,7 +363,7 @@ def test_an_encrypted_document_is_read_through_its_encryption() -> None:
     out = io.BytesIO()
     writer.write(out)
     assert list(open_pdf(out.getvalue(), password="user-secret").entries) == [
-        UnlistedSignature("Seal", False, "Acme.Seal"),
+        UnlistedSignature("Seal", False, "Acme.Seal", signed_end=50),
         UnlistedSignature("Unplaced", False, "Acme.Seal"),
     ]
 

@@ -580,6 +580,7 @@ def test_signer_certificate_missing_leaves_the_signature_undecided(
     )
     assert sig.details == (
         "cannot validate: the SignerInfo names no certificate the signature carries",
+        "modification: nothing was added to the file after this signature",
     )
     assert all(r.recognised is None for r in sig.recognition.values())
     container, _ = _detached(signer, other, claim, HONEST)

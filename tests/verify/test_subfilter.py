@@ -270,7 +270,10 @@ def test_a_subfilter_not_supported_here_is_undecided(
     (sig,) = _verify(world, data)
     assert (sig.indication, sig.sub_indication) == (Indication.INDETERMINATE, "FORMAT_FAILURE")
     reason = "/SubFilter PBAD.PAdES is not supported: a format this verifier does not know"
-    assert sig.details == (f"cannot validate: {reason}",)
+    assert sig.details == (
+        f"cannot validate: {reason}",
+        "modification: nothing was added to the file after this signature",
+    )
     assert sig.checks == (Check("format", Indication.INDETERMINATE, "FORMAT_FAILURE", reason),)
     assert sig.recognition["SZ"].recognised is None
     assert _pyhanko(world, data, timestamp=False) == "valid"

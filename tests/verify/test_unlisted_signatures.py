@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from asn1crypto import core, pem
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -83,10 +85,16 @@ def _rsa_sha1(world: World, pdf: bytes) -> bytes:
     return revision.embed(bytes(core.OctetString(value).dump()))
 
 
-def _undecided(sig: SignatureReport, reason: str) -> None:
-    """What a relying party sees for a signature nothing in which could be checked."""
+NOTHING_AFTER = "nothing was added to the file after this signature"
+SIGNED_AFTER = "1 later revision(s) add only signatures, validation data or metadata"
+
+
+def _undecided(sig: SignatureReport, reason: str, after: str | None = NOTHING_AFTER) -> None:
+    """What a relying party sees for a signature nothing in which could be checked: why,
+    and, when its byte range places it, what the file gained after it (``after``)."""
     assert (sig.indication, sig.sub_indication) == (Indication.INDETERMINATE, "FORMAT_FAILURE")
-    assert sig.details == (f"cannot validate: {reason}",)
+    said_after = () if after is None else (f"modification: {after}",)
+    assert sig.details == (f"cannot validate: {reason}", *said_after)
     assert sig.checks == (_format_failure(reason),)
     assert sig.level is None and sig.signer == "unknown"
     assert {j: r.label for j, r in sig.recognition.items()} == {
@@ -99,6 +107,50 @@ def _passed(sig: SignatureReport) -> None:
     assert (sig.indication, sig.sub_indication) == (Indication.TOTAL_PASSED, None), sig.details
     assert (sig.id, sig.kind, sig.level) == ("Party1", SignatureKind.PADES, "B-B")
     assert sig.recognition["SZ"].recognised is True
+
+
+# --- what happened after a signature that cannot be checked ----------------------------
+
+
+def _rotated(data: bytes) -> bytes:
+    """An update that turns the first page: a visible change no signature allows."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    page["/Rotate"] = generic.NumberObject(90)
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_later_signature_is_judged_allowed_after_a_legacy_one(
+    world: World, contract: ContractDocument, signer: Signer
+) -> None:
+    """The legacy signature cannot be checked, but what the file gained after it can: a
+    PAdES signature, which is allowed, so it was not modified after signing."""
+    data = _pades(_declaring(contract.pdf, signer, "adbe.pkcs7.sha1"), signer)
+    legacy, _ = _verify(world, data).signatures
+    _undecided(legacy, SHA1, SIGNED_AFTER)
+    assert not legacy.modified_after_signing
+    assert legacy.changes == ()
+
+
+def test_a_page_turned_after_a_legacy_signature_is_reported(
+    world: World, contract: ContractDocument, signer: Signer
+) -> None:
+    """The same legacy signature with the page turned afterwards: still undecided, and
+    now reported as modified after signing, with the change named (it was not: nothing
+    after an unlisted signature was looked at)."""
+    data = _rotated(_declaring(contract.pdf, signer, "adbe.pkcs7.sha1"))
+    (legacy,) = _verify(world, data).signatures
+    assert (legacy.indication, legacy.sub_indication) == (
+        Indication.INDETERMINATE,
+        "FORMAT_FAILURE",
+    )
+    assert legacy.details[0] == f"cannot validate: {SHA1}"
+    assert legacy.details[1].startswith("modification: not allowed: ")
+    assert legacy.modified_after_signing
+    assert any(line.startswith("not allowed") and "Rotate" in line for line in legacy.changes)
 
 
 # --- next to a signature that passes --------------------------------------------------
@@ -128,7 +180,7 @@ def test_a_legacy_signature_before_a_pades_one_is_reported_before_it(
     report = _verify(world, data)
     first, second = report.signatures
     assert (first.id, first.kind) == ("Signature1", SignatureKind.CMS)
-    _undecided(first, SHA1)
+    _undecided(first, SHA1, SIGNED_AFTER)
     _passed(second)
     assert not report.all_passed_and_recognised
 
@@ -247,7 +299,9 @@ def test_a_signature_without_byte_range_is_listed_not_refused(
     first, second = report.signatures
     _passed(first)
     assert (second.id, second.kind) == ("Signature1", SignatureKind.CMS)
-    _undecided(second, "the signature dictionary has no /ByteRange, so what it signs is unknown")
+    _undecided(
+        second, "the signature dictionary has no /ByteRange, so what it signs is unknown", None
+    )
     assert not report.all_passed_and_recognised
 
 
@@ -282,7 +336,7 @@ def test_a_byte_range_that_is_not_pairs_is_undecided(
     first, second = report.signatures
     _passed(first)
     reason = "the signature's /ByteRange is not pairs of numbers, so what it signs is unknown"
-    _undecided(second, reason)
+    _undecided(second, reason, None)
 
 
 # --- through the command line -----------------------------------------------------------

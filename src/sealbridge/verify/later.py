@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
 from sealbridge.errors import MalformedInput
 from sealbridge.verify import pades_checks
 from sealbridge.verify.changes import ChangePolicy, analyse_after
-from sealbridge.verify.changes.analyse import StructureCache
+from sealbridge.verify.changes.analyse import StructureCache, analyse_changes
+from sealbridge.verify.changes.model import ChangeAnalysis
 from sealbridge.verify.field_locks import changed_locked_fields
 from sealbridge.verify.report.model import Check
 
@@ -28,6 +30,10 @@ class LaterRevisions:
     modified: bool
 
 
+# Nothing known of later revisions: a signature whose signed bytes cannot be located.
+NOTHING_LATER = LaterRevisions((), (), False)
+
+
 def later_revisions(
     data: bytes, sig: EmbeddedPdfSignature, policy: ChangePolicy, structures: StructureCache
 ) -> LaterRevisions:
@@ -37,8 +43,35 @@ def later_revisions(
         analysis = analyse_after(data, sig, policy=policy, structures=structures)
         locked = changed_locked_fields(sig.reader, sig)
     except MalformedInput as exc:
-        check = pades_checks.unanalysable(exc.reason)
-        return LaterRevisions((check,), (check.detail,), False)
+        return _unanalysable(exc)
+    return _judged(analysis, locked)
+
+
+def later_revisions_after(
+    data: bytes,
+    reader: PdfFileReader,
+    signed_end: int,
+    policy: ChangePolicy,
+    structures: StructureCache,
+) -> LaterRevisions:
+    """Judge what was added after the signed bytes ending at ``signed_end``: for a
+    signature in a format not checked here, whose modifications a relying party still
+    needs to see (its own FieldMDP locks are not read: nothing of it is trusted)."""
+    try:
+        analysis = analyse_changes(
+            data, signed_end, policy=policy, reader=reader, structures=structures
+        )
+    except MalformedInput as exc:
+        return _unanalysable(exc)
+    return _judged(analysis, [])
+
+
+def _unanalysable(exc: MalformedInput) -> LaterRevisions:
+    check = pades_checks.unanalysable(exc.reason)
+    return LaterRevisions((check,), (check.detail,), False)
+
+
+def _judged(analysis: ChangeAnalysis, locked: list[str]) -> LaterRevisions:
     checks = pades_checks.change_checks(analysis)
     lines = analysis.lines
     if locked:

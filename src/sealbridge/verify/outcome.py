@@ -16,7 +16,7 @@ from sealbridge.trust.view import Federation
 from sealbridge.verify import pades_checks
 from sealbridge.verify.cades import SignerCertificateMissing
 from sealbridge.verify.chain import NO_CHAIN
-from sealbridge.verify.later import LaterRevisions
+from sealbridge.verify.later import NOTHING_LATER, LaterRevisions
 from sealbridge.verify.pades_status import SignatureStatus, UnsupportedFormat
 from sealbridge.verify.recognition import recognition_by_jurisdiction
 from sealbridge.verify.report.model import (
@@ -27,8 +27,6 @@ from sealbridge.verify.report.model import (
     SignatureReport,
 )
 
-_NOTHING_LATER = LaterRevisions((), (), False)
-
 
 def signature_report(
     sig_id: str,
@@ -37,7 +35,7 @@ def signature_report(
     checks: Sequence[Check],
     federation: Federation,
     jurisdictions: Sequence[str],
-    later: LaterRevisions = _NOTHING_LATER,
+    later: LaterRevisions = NOTHING_LATER,
 ) -> SignatureReport:
     """The entry for a signature whose ``checks`` (status checks, then any others) are
     made; document timestamps are not recognised, they only prove time."""
@@ -93,7 +91,7 @@ def unverifiable_report(
     kind: SignatureKind,
     problem: MalformedInput,
     jurisdictions: Sequence[str],
-    later: LaterRevisions = _NOTHING_LATER,
+    later: LaterRevisions = NOTHING_LATER,
 ) -> SignatureReport:
     """A signature whose CMS cannot be checked at all. EN 319 102-1: a signer
     certificate that cannot be found leaves it undecided; a CMS that cannot be read
@@ -111,7 +109,12 @@ def unverifiable_report(
         sub_indication="NO_SIGNING_CERTIFICATE_FOUND" if missing else "FORMAT_FAILURE",
         modified_after_signing=later.modified,
         changes=later.lines,
-        details=(f"cannot validate: {problem.reason}",),
+        # What the file gained afterwards is known even when the signature is not: said
+        # as an observation, without an indication of its own.
+        details=(
+            f"cannot validate: {problem.reason}",
+            *(f"{check.name}: {check.detail}" for check in later.checks),
+        ),
         recognition={
             j: Recognition(None if undecided else False, "signature cannot be validated")
             for j in jurisdictions

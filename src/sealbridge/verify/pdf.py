@@ -45,7 +45,12 @@ from sealbridge.verify.chain import (
 from sealbridge.verify.changes import ChangePolicy
 from sealbridge.verify.changes.analyse import StructureCache
 from sealbridge.verify.collector import collection_paused
-from sealbridge.verify.later import LaterRevisions, later_revisions
+from sealbridge.verify.later import (
+    NOTHING_LATER,
+    LaterRevisions,
+    later_revisions,
+    later_revisions_after,
+)
 from sealbridge.verify.outcome import signature_report, unverifiable_report
 from sealbridge.verify.pades_status import (
     CADES,
@@ -212,7 +217,12 @@ def _reports(
     last_doc_ts = max((i for i, s in enumerate(entries) if _is_doc_timestamp(s)), default=-1)
     for index, entry in enumerate(entries):
         if isinstance(entry, UnlistedSignature):
-            reports.append(_unlisted_report(entry, index, jurisdictions))
+            after = (
+                later_revisions_after(data, reader, entry.signed_end, options.changes, structures)
+                if entry.signed_end is not None
+                else NOTHING_LATER
+            )
+            reports.append(_unlisted_report(entry, index, jurisdictions, after))
             continue
         later = later_revisions(data, entry, options.changes, structures)
         report = _verify_one(entry, index, federation, jurisdictions, document, later)
@@ -305,16 +315,17 @@ def _verify_one(
 
 
 def _unlisted_report(
-    entry: UnlistedSignature, index: int, jurisdictions: Sequence[str]
+    entry: UnlistedSignature, index: int, jurisdictions: Sequence[str], later: LaterRevisions
 ) -> SignatureReport:
     """A signature pyHanko does not list: nothing in it can be checked, which leaves it
     undecided (EN 319 102-1's INDETERMINATE / FORMAT_FAILURE: a signature the
-    verification cannot process), never passed and never dropped from the report."""
+    verification cannot process), never passed and never dropped from the report; what
+    the file gained after its byte range is still reported."""
     reason = entry.problem or unsupported_reason(entry.subfilter)
     sig_id = entry.field_name or f"signature-{index + 1}"
     kind = _kind(entry.timestamp, entry.subfilter == CADES, national=False)
     return unverifiable_report(
-        sig_id, kind, UnsupportedFormat("PDF signature", reason), jurisdictions
+        sig_id, kind, UnsupportedFormat("PDF signature", reason), jurisdictions, later
     )
 
 

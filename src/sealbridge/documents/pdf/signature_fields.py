@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfDecodeLimitError
@@ -25,13 +26,16 @@ class UnlistedSignature:
     ``timestamp`` is whether its /Type says /DocTimeStamp; ``subfilter`` is the declared
     /SubFilter without its slash (``None`` when there is none); ``problem`` says what
     keeps the dictionary from being read as one pyHanko lists, and is ``None`` when its
-    /SubFilter alone is why (missing, or a format pyHanko does not know).
+    /SubFilter alone is why (missing, or a format pyHanko does not know). ``signed_end``
+    is where its /ByteRange says the signed bytes end, when it is pairs of numbers: what
+    the file gained after it can be judged even though the signature cannot.
     """
 
     field_name: str
     timestamp: bool
     subfilter: str | None
     problem: str | None = None
+    signed_end: int | None = None
 
 
 # pyHanko lists a signature only if its dictionary declares one of these.
@@ -132,12 +136,13 @@ def _entry(
     revision = _revision(reader, value, value_ref, ref)
     timestamp = _entry_of(value, "/Type") == "/DocTimeStamp"
     declared = _entry_of(value, "/SubFilter")
+    end = _signed_end(value)
     if declared is not None and not isinstance(declared, generic.NameObject):
         unfit = "the signature dictionary's /SubFilter is not a name object"
-        return revision, UnlistedSignature(name, timestamp, None, unfit)
+        return revision, UnlistedSignature(name, timestamp, None, unfit, end)
     subfilter = None if declared is None else str(declared).removeprefix("/")
     if declared not in _LISTED_SUBFILTERS:
-        return revision, UnlistedSignature(name, timestamp, subfilter)
+        return revision, UnlistedSignature(name, timestamp, subfilter, signed_end=end)
     problem = _missing(value, value_ref)
     if problem is None:
         try:
@@ -149,7 +154,15 @@ def _entry(
             problem = f"the signature's /Contents cannot be read: {_said(exc)}"
         else:
             return sig.signed_revision, sig
-    return revision, UnlistedSignature(name, timestamp, subfilter, problem)
+    return revision, UnlistedSignature(name, timestamp, subfilter, problem, end)
+
+
+def _signed_end(value: generic.DictionaryObject) -> int | None:
+    """Where the signed bytes end by the /ByteRange: its last pair's end."""
+    byte_range = _entry_of(value, "/ByteRange")
+    if not _pairs_of_numbers(byte_range):
+        return None
+    return int(byte_range[-2]) + int(byte_range[-1])
 
 
 def _entry_of(dictionary: generic.DictionaryObject, key: str) -> object:
@@ -197,7 +210,7 @@ def _revision(
     return revision
 
 
-def _pairs_of_numbers(byte_range: object) -> bool:
+def _pairs_of_numbers(byte_range: object) -> TypeGuard[generic.ArrayObject]:
     """Whether a /ByteRange, as written (an indirect number is none), is (offset, length)
     pairs."""
     return (
