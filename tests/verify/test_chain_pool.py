@@ -94,6 +94,29 @@ def test_shared_preparation_equals_asn1cryptos_own(legal_name: str) -> None:
     assert shared.subject.hashable == fresh.subject.hashable
 
 
+def test_a_second_signer_of_the_same_ca_prepares_only_its_own_attributes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The issuer name and the country a file's signers share are prepared once: the
+    second signer's stringprep runs for its own organisation and common name alone."""
+    ca = demo_ca("Pool", KeyKind.ECDSA_P256)
+    pool = CertificatePool([ca.certificate])
+    pool.share_names(_reparsed(enterprise(ca, "First Firm", KeyKind.ECDSA_P256).certificate))
+    second = _reparsed(enterprise(ca, "Second Firm", KeyKind.ECDSA_P256).certificate)
+    prepared: list[str] = []
+    real = x509.NameTypeAndValue._ldap_string_prep
+
+    def counted(self: x509.NameTypeAndValue, string: str) -> str:
+        prepared.append(string)
+        return real(self, string)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(x509.NameTypeAndValue, "_ldap_string_prep", counted)
+    pool.share_names(second)
+    second.issuer.hashable  # noqa: B018  (what path building asks for)
+    second.subject.hashable  # noqa: B018
+    assert sorted(prepared) == ["Second Firm", "Second Firm"]
+
+
 def test_signers_sharing_a_pool_still_chain_and_an_unpreparable_name_is_a_chain_failure() -> None:
     ca = demo_ca("Pool", KeyKind.ECDSA_P256)
     context = online_context([ca.certificate], fetch=False)
