@@ -96,7 +96,7 @@ def unverifiable_report(
     """A signature whose CMS cannot be checked at all. EN 319 102-1: a signer
     certificate that cannot be found leaves it undecided; a CMS that cannot be read
     fails it. A format not supported here leaves it undecided too, with the check that
-    says so."""
+    says so. What ``later`` found after it is in the changes and the details either way."""
     missing = isinstance(problem, SignerCertificateMissing)
     unsupported = isinstance(problem, UnsupportedFormat)
     undecided = missing or unsupported
