@@ -19,6 +19,8 @@ from sealbridge.fonts import cjk_font
 
 _PT_PER_MM = 72 / 25.4
 _PAGE_HEIGHT_MM = 297.0
+# The label line above each signing box, as tall as the cell that writes it and a gap.
+_LABEL_MM = 7.0
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ def build_contract(
     contract_no: str,
     on: date,
 ) -> ContractDocument:
-    """Lay out the contract and a 50 mm signing box per party, two boxes a row."""
+    """Lay out the contract and a 50 mm signing box per party, two boxes a row; rows
+    that do not fit on a page flow onto the next (each box whole, with its label)."""
     font = cjk_font()
     pdf = FPDF(format="A4", unit="mm")
     pdf.set_creator("SealBridge")
@@ -114,17 +117,20 @@ def build_contract(
     pdf.ln(4)
     for row in range(rows):
         top = pdf.get_y()
+        if top + _LABEL_MM + box_h > pdf.h - pdf.b_margin:
+            pdf.add_page()
+            top = pdf.get_y()
         for col, party in enumerate(parties[row * 2 : row * 2 + 2]):
             x = pdf.l_margin + col * (box_w + gap + 20)
             pdf.set_xy(x, top)
             pdf.set_font("cjk", size=10)
             pdf.cell(box_w, 6, f"{party.role_zh}（盖章/签署） {party.role_en} (Seal/Signature)")
             pdf.set_draw_color(180, 180, 180)
-            pdf.rect(x, top + 7, box_w, box_h)
+            pdf.rect(x, top + _LABEL_MM, box_w, box_h)
             index = row * 2 + col
             places.append(
                 SigningPlace(
-                    f"Party{index + 1}", pdf.page - 1, _box_points(x, top + 7, box_w, box_h)
+                    f"Party{index + 1}", pdf.page - 1, _box_points(x, top + _LABEL_MM, box_w, box_h)
                 )
             )
         pdf.set_xy(pdf.l_margin, top + box_h + 12)
