@@ -8,7 +8,13 @@ root), in the same run on the same machine. Printed: seconds per document, per
 signature, the ratio to pyHanko, and each one's cost relative to its own 1-signature
 document (linear growth means 10x for 10 signatures, 30x for 30).
 
-Run: ``.venv/bin/python bench/verify_scaling.py [--repeat 3] [--seconds 2] [--prepared]``.
+With ``--prepared`` the signatures fill the fields a contract was made with; by default
+that contract has one party per signature, so it also grows (a page of signing places per
+eight parties); ``--parties 30`` signs the first 1, 10 and 30 fields of one 30-party
+contract instead, which measures the signatures alone.
+
+Run: ``.venv/bin/python bench/verify_scaling.py [--repeat 3] [--seconds 2] [--prepared
+[--parties N]]``.
 """
 
 from __future__ import annotations
@@ -69,11 +75,14 @@ def _federation(ca: CertificateAuthority) -> Federation:
     return Federation({"SZ": trust_list}, ())
 
 
-def _signed(count: int, ca: CertificateAuthority, *, prepared: bool = False) -> bytes:
+def _signed(
+    count: int, ca: CertificateAuthority, *, prepared: bool = False, parties: int | None = None
+) -> bytes:
     """``count`` signatures on one contract: each in a field of its own made as it signs
     (the default), or, with ``prepared``, in the fields the contract was made with, one
-    per party (signing replaces each field's empty appearance)."""
-    parties = count if prepared else 1
+    per party (signing replaces each field's empty appearance) of a contract for
+    ``parties`` (default: ``count``)."""
+    parties = max(parties or count, count) if prepared else 1
     doc = build_contract(
         "合同",
         "Contract",
@@ -124,6 +133,12 @@ def main() -> None:
         action="store_true",
         help="sign fields the contract was made with (one per party) instead of new ones",
     )
+    parser.add_argument(
+        "--parties",
+        type=int,
+        default=None,
+        help="with --prepared: one contract for this many parties, whatever the signatures",
+    )
     args = parser.parse_args()
     logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
     ca = CertificateAuthority.create_root(
@@ -134,7 +149,7 @@ def main() -> None:
     print(f"{'sigs':>5} {'pyHanko ms':>11} {'ours ms':>8} {'ratio':>6} {'pyH/1':>6} {'ours/1':>7}")
     base: tuple[float, float] | None = None
     for count in COUNTS:
-        data = _signed(count, ca, prepared=args.prepared)
+        data = _signed(count, ca, prepared=args.prepared, parties=args.parties)
         theirs = best(lambda data=data: _pyhanko(data, ca), args.repeat, args.seconds)
         ours = best(lambda data=data: _ours(data, federation), args.repeat, args.seconds)
         if base is None:

@@ -47,7 +47,14 @@ from sealbridge.verify.changes import (
 from sealbridge.verify.changes.analyse import StructureCache
 from sealbridge.verify.changes.history import ObjectHistory, RevisionView
 from sealbridge.verify.changes.incremental import Walks, walk
-from sealbridge.verify.changes.structure import Budget, Expansion, State, Structure
+from sealbridge.verify.changes.structure import (
+    Budget,
+    Expansion,
+    ListEntry,
+    Role,
+    State,
+    Structure,
+)
 from support.pki import Signer, demo_ca, enterprise
 from verify import attacks
 
@@ -468,13 +475,9 @@ def test_incremental_structure_equals_a_full_walk_of_every_revision(
 
     expanded: list[object] = []
 
-    def counting(
-        resolver: RevisionView,
-        state: State,
-        role_of: structure.EntryRoleReader = structure.entry_role,
-    ) -> Expansion:
+    def counting(resolver: RevisionView, state: State) -> Expansion:
         expanded.append(state)
-        return structure.expand(resolver, state, role_of)
+        return structure.expand(resolver, state)
 
     monkeypatch.setattr(incremental, "expand", counting)
     forward = _revision_structures(pdf, range(total))
@@ -523,3 +526,33 @@ def test_signing_prepared_fields_cuts_edges_without_walking_the_whole_file(
         or any(fresh[r - 1].roles[k] - fresh[r].roles.get(k, set()) for k in fresh[r - 1].roles)
     ]
     assert cut, "no revision removed anything: the test would not exercise cut edges"
+
+
+def test_signing_a_prepared_field_reads_neither_its_page_nor_the_form_again(
+    base: bytes,
+    contract: ContractDocument,
+    parties: tuple[Signer, Signer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A signing revision rewrites one field of a page's /Annots and the form's /Fields:
+    the field is read again as an entry of each, and the page and the form are not (when
+    their expansions read every entry's role, each signature cost the number before it)."""
+    pdf = _sign(_sign(base, contract, 0, parties[0]), contract, 1, parties[1])
+    history = ObjectHistory(PdfFileReader(io.BytesIO(pdf), strict=False))
+    walks = Walks(history)
+    budget = Budget(ChangePolicy().max_objects, ChangePolicy().time_limit)
+    last = history.total - 1
+    walks.structure(last - 1, budget)
+    expanded: list[State] = []
+
+    def counting(resolver: RevisionView, state: State) -> Expansion:
+        expanded.append(state)
+        return structure.expand(resolver, state)
+
+    monkeypatch.setattr(incremental, "expand", counting)
+    after = walks.structure(last, budget)
+    field = next(w.key for w in after.signature_widgets if w.key in history.explicit[last])
+    assert {(field, ListEntry.ANNOTATION), (field, ListEntry.FIELD)} <= set(expanded)
+    assert not {Role.PAGE_TREE, Role.ACROFORM} & {role for _, role in expanded}
+    monkeypatch.undo()
+    assert after == walk(history.view(last), budget)

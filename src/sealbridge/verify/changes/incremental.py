@@ -26,13 +26,13 @@ from sealbridge.verify.changes.history import Key, Location, ObjectHistory, Revi
 from sealbridge.verify.changes.structure import (
     Budget,
     Expansion,
+    Mark,
     PagePart,
     PageSection,
     Role,
     State,
     Structure,
     Widget,
-    entry_role,
     expand,
     load,
     own_role,
@@ -81,7 +81,7 @@ class _Walked:
 
     structure: Structure
     states: frozenset[State]
-    marks: frozenset[State]
+    marks: frozenset[Mark]
     roots: frozenset[State]
     # Each reached state's parents among the reached states: what tells, when a revision
     # cuts an edge, whether its target is still reachable another way.
@@ -98,7 +98,6 @@ class Walks:
         self._sections: dict[Key, list[tuple[Reads, PageSection]]] = {}
         self._widgets: dict[Key, list[tuple[Reads, Widget | None]]] = {}
         self._pages: dict[Key, list[tuple[Reads, PagePart]]] = {}
-        self._entry_roles: dict[tuple[Key, Role], list[tuple[Reads, Role | None]]] = {}
         # Which states' kept expansions read an object: those a rewrite of it may change.
         self._readers: dict[Key, set[State]] = {}
         self._changed = [
@@ -160,7 +159,9 @@ class Walks:
         if kept is not None:
             return kept
         key, role = state
-        typed = (key, own_role(load(self.history.view(revision), key), role))
+        typed: State = state
+        if isinstance(role, Role):
+            typed = (key, own_role(load(self.history.view(revision), key), role))
         if typed != state:
             # A page reached as a link target is expanded as the page it is: one
             # expansion serves both states, each keeping it under the same reads.
@@ -168,28 +169,12 @@ class Walks:
         else:
             budget.spend()
             recorder = _Recorder(self.history, revision)
-            found = expand(recorder, state, lambda _, item, role: self._role(recorder, item, role))
+            found = expand(recorder, state)
             reads = recorder.reads
         versions.append((reads, found))
         for read in reads.keys:
             self._readers.setdefault(read, set()).add(state)
         return reads, found
-
-    def _role(self, expanding: _Recorder, item: generic.PdfObject, default: Role) -> Role | None:
-        """An annotation's or field's role as kept while its definitions hold: a page's
-        or the form's expansion reads every entry, and a signing revision rewrites one."""
-        if not isinstance(item, generic.IndirectObject):
-            return entry_role(expanding, item, default)
-        versions = self._entry_roles.setdefault((key_of(item), default), [])
-        kept = self._holding(versions, expanding.revision)
-        if kept is not None:
-            expanding.read.update(kept[0].entries)
-            return kept[1]
-        recorder = _Recorder(self.history, expanding.revision)
-        found = entry_role(recorder, item, default)
-        versions.append((recorder.reads, found))
-        expanding.read.update(recorder.read)
-        return found
 
     def _section(self, revision: int, budget: Budget) -> PageSection:
         trailer = self.history.trailer(revision)
@@ -234,7 +219,7 @@ class Walks:
     def _whole(self, revision: int, budget: Budget) -> _Walked:
         start = roots(self.history.view(revision))
         states: set[State] = set()
-        marks: set[State] = set()
+        marks: set[Mark] = set()
         parents: dict[State, set[State]] = {}
         pending = list(start)
         while pending:
@@ -249,7 +234,8 @@ class Walks:
             pending.extend(found.edges - states)
         roles: dict[Key, set[Role]] = {}
         for key, role in (*states, *marks):
-            roles.setdefault(key, set()).add(role)
+            if isinstance(role, Role):
+                roles.setdefault(key, set()).add(role)
         frozen = {state: frozenset(found) for state, found in parents.items()}
         return self._walked_from(revision, budget, roles, states, marks, start, frozen)
 
@@ -271,7 +257,7 @@ class Walks:
         parents = dict(before.parents)
         edges = set(start - before.roots)
         cut: set[State] = set()
-        marks: set[State] = set()
+        marks: set[Mark] = set()
         for state in stale:
             old = self._expansion(state, revision - 1, budget)
             new = self._expansion(state, revision, budget)
@@ -301,7 +287,8 @@ class Walks:
             return self._whole(revision, budget)
         roles = dict(before.structure.roles)
         for key, role in chain(states - before.states, marks - before.marks):
-            roles[key] = roles.get(key, set()) | {role}
+            if isinstance(role, Role):
+                roles[key] = roles.get(key, set()) | {role}
         for state in gone:
             states.discard(state)
             for edge in self._expansion(state, revision, budget).edges:
@@ -310,7 +297,7 @@ class Walks:
             parents.pop(state, None)
         all_marks = before.marks | marks
         for key, role in gone:
-            if (key, role) not in all_marks:
+            if isinstance(role, Role) and (key, role) not in all_marks:
                 remaining = roles[key] - {role}
                 if remaining:
                     roles[key] = remaining
@@ -359,7 +346,7 @@ class Walks:
         budget: Budget,
         roles: dict[Key, set[Role]],
         states: Iterable[State],
-        marks: Iterable[State],
+        marks: Iterable[Mark],
         start: frozenset[State],
         parents: dict[State, frozenset[State]],
     ) -> _Walked:

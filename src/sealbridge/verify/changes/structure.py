@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import Enum, IntEnum
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfReadError
@@ -169,7 +169,23 @@ _TRAILER_CHILDREN = {"/Root": Role.CATALOG, "/Info": Role.METADATA, "/Encrypt": 
 _SKIPPED = {"/Parent", "/P", "/Data", "/Prev", "/XRefStm", "/Size", "/ID"}
 
 
-State = tuple[Key, Role]
+class ListEntry(Enum):
+    """An entry of a page's /Annots or of the form's /Fields, reached before its own role
+    is read (the value: its role unless it is a widget or a field). The entry's expansion
+    reads the object and leads on to it in that role, so a list's expansion reads the list
+    alone: a signing revision rewrites one entry of n, or appends one, and reading every
+    entry's role again made each such revision cost n. A step of the walk, never a role
+    of the structure.
+    """
+
+    ANNOTATION = Role.ANNOTATION
+    FIELD = Role.FIELD
+
+
+# An object as the walk reaches it: in a role, or as an entry of a list.
+State = tuple[Key, Role | ListEntry]
+# An object that only gains a role (an annotation or field list).
+Mark = tuple[Key, Role]
 
 
 @dataclass(frozen=True)
@@ -179,7 +195,7 @@ class Expansion:
     judged by their own roles instead)."""
 
     edges: frozenset[State]
-    marks: frozenset[State]
+    marks: frozenset[Mark]
 
 
 @dataclass(frozen=True)
@@ -193,9 +209,9 @@ class PageSection:
     widgets: tuple[Widget, ...]
 
 
-def entry_role(resolver: RevisionView, item: generic.PdfObject, default: Role) -> Role | None:
-    """The role of one entry of a page's /Annots or of /Fields (``None``: no dictionary)."""
-    target = resolve(resolver, item)
+def entry_role(resolver: RevisionView, target: generic.PdfObject, default: Role) -> Role | None:
+    """The role of one entry of a page's /Annots or of /Fields, resolved to ``target``
+    (``None``: no dictionary)."""
     if not isinstance(target, generic.DictionaryObject):
         return None
     return annotation_role(resolver, target, default)
@@ -220,19 +236,14 @@ def own_role(obj: generic.PdfObject, role: Role) -> Role:
     return role
 
 
-# Reads an entry's role; ``expand``'s caller may answer from an earlier revision's reading.
-EntryRoleReader = Callable[[RevisionView, generic.PdfObject, Role], "Role | None"]
-
-
 class _Expander:
     """Follows direct objects inline and stops at every reference: a reference is another
     object, expanded on its own, so that an expansion depends only on what it reads."""
 
-    def __init__(self, resolver: RevisionView, role_of: EntryRoleReader = entry_role) -> None:
+    def __init__(self, resolver: RevisionView) -> None:
         self.resolver = resolver
-        self.role_of = role_of
         self.edges: set[State] = set()
-        self.marks: set[State] = set()
+        self.marks: set[Mark] = set()
 
     def run(self, stack: list[tuple[generic.PdfObject, Role]]) -> Expansion:
         while stack:
@@ -284,19 +295,25 @@ class _Expander:
         items = resolve(self.resolver, value)
         if not isinstance(items, generic.ArrayObject):
             return
-        default = Role.FIELD if list_role is Role.ACROFORM else Role.ANNOTATION
+        entry = ListEntry.FIELD if list_role is Role.ACROFORM else ListEntry.ANNOTATION
         for item in self.resolver.items(items):
-            role = self.role_of(self.resolver, item, default)
+            if isinstance(item, generic.IndirectObject):
+                self.edges.add((key_of(item), entry))
+                continue
+            role = entry_role(self.resolver, item, entry.value)
             if role is not None:
                 stack.append((item, role))
 
 
-def expand(
-    resolver: RevisionView, state: State, role_of: EntryRoleReader = entry_role
-) -> Expansion:
-    """What ``state``'s object, as ``resolver``'s revision defines it, makes reachable."""
+def expand(resolver: RevisionView, state: State) -> Expansion:
+    """What ``state``'s object, as ``resolver``'s revision defines it, makes reachable:
+    a list entry leads to the object in its role (if it is a dictionary)."""
     key, role = state
-    return _Expander(resolver, role_of).run([(load(resolver, key), role)])
+    if isinstance(role, ListEntry):
+        found = entry_role(resolver, load(resolver, key), role.value)
+        edges = frozenset({(key, found)}) if found is not None else frozenset()
+        return Expansion(edges, frozenset())
+    return _Expander(resolver).run([(load(resolver, key), role)])
 
 
 def roots(resolver: RevisionView) -> frozenset[State]:
