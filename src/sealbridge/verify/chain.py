@@ -24,6 +24,7 @@ from cryptography.exceptions import InvalidSignature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import (
+    AlgorithmNotSupported,
     DisallowedAlgorithmError,
     ExpiredError,
     InsufficientRevinfoError,
@@ -98,7 +99,11 @@ class NationalSignatures(SignatureValidator):
     """certvalidator's signature checks, with SM2 (GM/T 0003, Z_A over the default
     signer ID) added: ``cryptography`` has no SM2, so without this an SM2 certificate,
     CRL or OCSP response could not be checked and the mainland's chains needed a path
-    validation of their own."""
+    validation of their own.
+
+    An SM2 signature signs SM3(Z_A || message), so a payload that arrives already hashed
+    (a CMS signer without signed attributes, as pyHanko hands it over) cannot be checked:
+    that is ``AlgorithmNotSupported``, not a signature found wrong."""
 
     def __init__(self) -> None:
         self._default = DefaultSignatureValidator()
@@ -114,6 +119,11 @@ class NationalSignatures(SignatureValidator):
         if signature_algorithm["algorithm"].native in ("sm2_sm3", "sm2") or sm2.is_sm2_key(
             public_key_info
         ):
+            if context.prehashed:
+                raise AlgorithmNotSupported(
+                    "an SM2 signature cannot be checked against a digest of the message: "
+                    "SM3 must hash the signer's Z_A together with the message itself"
+                )
             try:
                 verify_signature(public_key_info, signature_algorithm, signed_data, signature)
             except SealBridgeError as exc:
