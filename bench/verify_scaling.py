@@ -82,7 +82,7 @@ def _signed(
     (the default), or, with ``prepared``, in the fields the contract was made with, one
     per party (signing replaces each field's empty appearance) of a contract for
     ``parties`` (default: ``count``)."""
-    parties = max(parties or count, count) if prepared else 1
+    parties = (parties or count) if prepared else 1
     doc = build_contract(
         "合同",
         "Contract",
@@ -140,6 +140,8 @@ def main() -> None:
         help="with --prepared: one contract for this many parties, whatever the signatures",
     )
     args = parser.parse_args()
+    if args.parties is not None and (not args.prepared or args.parties < max(COUNTS)):
+        parser.error(f"--parties goes with --prepared and is at least {max(COUNTS)}")
     logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
     ca = CertificateAuthority.create_root(
         ca_name("Bench CA", "SealBridge Bench", "CN"), generate_key(KeyKind.ECDSA_P256)
