@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import traceback
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -332,4 +333,11 @@ def run_to_completion(coroutine: Coroutine[Any, Any, _T]) -> _T:
     if loop is None or loop.is_closed() or getattr(_LOOPS, "pid", None) != os.getpid():
         loop = _LOOPS.loop = asyncio.new_event_loop()
         _LOOPS.pid = os.getpid()
-    return loop.run_until_complete(coroutine)
+    try:
+        return loop.run_until_complete(coroutine)
+    except BaseException as exc:
+        # The loop's frames hold the future that holds the exception, whose traceback
+        # holds those frames: the caller's whole verification waited for the cycle
+        # collector behind every failed path. The traceback still says where it failed.
+        traceback.clear_frames(exc.__traceback__)
+        raise

@@ -78,6 +78,16 @@ class OpenedPdf:
         """The signatures pyHanko lists, in its order."""
         return tuple(e for e in self.entries if isinstance(e, EmbeddedPdfSignature))
 
+    def release_objects(self) -> None:
+        """Drops what the reader keeps of the file: its parsed objects and its list of
+        signatures. Each object refers back to the reader (its container reference), so
+        while the reader holds them all of them wait for the cycle collector, which
+        traverses every one; released, they die with their last user. The reader stays
+        usable: it reads again what it is asked for.
+        """
+        self.reader.resolved_objects.clear()
+        self.reader._embedded_signatures = None
+
 
 class RepairedPdfFileReader(FastObjectReader):
     """pyHanko's reader over cross-reference data rebuilt by ``xref.rebuild``.
