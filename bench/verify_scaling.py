@@ -7,6 +7,8 @@ its difference analysis) and by ``sealbridge.verify.pdf.verify_pdf`` (offline, t
 root), in the same run on the same machine. Printed: seconds per document, per
 signature, the ratio to pyHanko, and each one's cost relative to its own 1-signature
 document (linear growth means 10x for 10 signatures, 30x for 30).
+``bench/verify_instructions.py`` counts the instructions of the same work, which no
+neighbour on a shared machine changes.
 
 With ``--prepared`` the signatures fill the fields a contract was made with; by default
 that contract has one party per signature, so it also grows (a page of signing places per
@@ -54,13 +56,13 @@ from timing import best
 COUNTS = (1, 10, 30)
 
 
-def _federation(ca: CertificateAuthority) -> Federation:
+def federation_for(root: x509.Certificate) -> Federation:
     now = datetime.now(UTC)
     service = TrustService(
         name="Bench CA",
         service_type=ServiceType.CA_E_SIGNATURE,
         # As a relying party has it: parsed from a trust list, so re-encoding is free.
-        certificate=x509.Certificate.load(ca.certificate.dump()),
+        certificate=x509.Certificate.load(root.dump()),
         history=(StatusChange(ServiceStatus.GRANTED, now - timedelta(days=1)),),
         policy_prefixes=(profiles.MUTUAL_RECOGNITION_POLICY_PREFIX,),
     )
@@ -75,7 +77,7 @@ def _federation(ca: CertificateAuthority) -> Federation:
     return Federation({"SZ": trust_list}, ())
 
 
-def _signed(
+def signed_contract(
     count: int, ca: CertificateAuthority, *, prepared: bool = False, parties: int | None = None
 ) -> bytes:
     """``count`` signatures on one contract: each in a field of its own made as it signs
@@ -109,25 +111,21 @@ def _signed(
     return pdf
 
 
-def _pyhanko(data: bytes, ca: CertificateAuthority) -> None:
+def verify_with_pyhanko(data: bytes, root: x509.Certificate) -> None:
     reader = PdfFileReader(io.BytesIO(data), strict=False)
     for sig in reader.embedded_signatures:
-        status = validate_pdf_signature(sig, ValidationContext(trust_roots=[ca.certificate]))
+        status = validate_pdf_signature(sig, ValidationContext(trust_roots=[root]))
         assert status.bottom_line, status.summary()
 
 
-def _ours(data: bytes, federation: Federation) -> None:
+def verify_with_sealbridge(data: bytes, federation: Federation) -> None:
     context = federation_context(federation, fetch=False)
     report = verify_pdf(data, "bench.pdf", federation, ["SZ"], context=context)
     assert all(s.indication is Indication.TOTAL_PASSED for s in report.signatures)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (best kept)")
-    parser.add_argument(
-        "--seconds", type=float, default=2.0, help="least time spent per figure (best kept)"
-    )
+def add_shape_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--prepared`` and ``--parties``: which documents are signed 1, 10 and 30 times."""
     parser.add_argument(
         "--prepared",
         action="store_true",
@@ -139,21 +137,36 @@ def main() -> None:
         default=None,
         help="with --prepared: one contract for this many parties, whatever the signatures",
     )
+
+
+def parse_shape(parser: argparse.ArgumentParser) -> argparse.Namespace:
     args = parser.parse_args()
     if args.parties is not None and (not args.prepared or args.parties < max(COUNTS)):
         parser.error(f"--parties goes with --prepared and is at least {max(COUNTS)}")
+    return args
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="batches per figure (best kept)")
+    parser.add_argument(
+        "--seconds", type=float, default=2.0, help="least time spent per figure (best kept)"
+    )
+    add_shape_arguments(parser)
+    args = parse_shape(parser)
     logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
     ca = CertificateAuthority.create_root(
         ca_name("Bench CA", "SealBridge Bench", "CN"), generate_key(KeyKind.ECDSA_P256)
     )
-    federation = _federation(ca)
+    root = ca.certificate
+    federation = federation_for(root)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     print(f"{'sigs':>5} {'pyHanko ms':>11} {'ours ms':>8} {'ratio':>6} {'pyH/1':>6} {'ours/1':>7}")
     base: tuple[float, float] | None = None
     for count in COUNTS:
-        data = _signed(count, ca, prepared=args.prepared, parties=args.parties)
-        theirs = best(lambda data=data: _pyhanko(data, ca), args.repeat, args.seconds)
-        ours = best(lambda data=data: _ours(data, federation), args.repeat, args.seconds)
+        data = signed_contract(count, ca, prepared=args.prepared, parties=args.parties)
+        theirs = best(lambda d=data: verify_with_pyhanko(d, root), args.repeat, args.seconds)
+        ours = best(lambda d=data: verify_with_sealbridge(d, federation), args.repeat, args.seconds)
         if base is None:
             base = (theirs, ours)
         print(
