@@ -218,6 +218,17 @@ def test_replace_form_value_warns_when_form_filling_is_permitted(certified: byte
         assert [c.page for c in analysis.of_kind(ChangeKind.VISUAL)] == [1]
 
 
+def test_a_certification_forbidding_changes_reads_as_such_with_nothing_after_it(
+    base: bytes, parties: tuple[Signer, Signer]
+) -> None:
+    """With no revision after it, the level is read from the reader's newest objects
+    instead of the indexed history: the same level."""
+    analysis = _analyse(_certify_no_changes(base, parties[0]))
+    assert analysis.later_revisions == 0
+    assert analysis.docmdp == 1
+    assert analysis.verdict is Verdict.ALLOWED
+
+
 def test_replace_form_value_fails_when_certification_forbids_changes(
     base: bytes, parties: tuple[Signer, Signer]
 ) -> None:

@@ -16,7 +16,6 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from sealbridge.documents.pdf.limits import PARSE_ERRORS
 from sealbridge.errors import MalformedInput
 from sealbridge.verify import render
-from sealbridge.verify.changes.diff import docmdp_level
 from sealbridge.verify.changes.layout import (
     byte_range_changes,
     chain_changes,
@@ -110,7 +109,7 @@ def _analyse(
             "PDF",
             f"{later} revisions after the signature exceed the limit of {policy.max_revisions}",
         )
-    level = docmdp if docmdp is not None else docmdp_level(timeline.history.view(signed))
+    level = docmdp if docmdp is not None else timeline.docmdp_level(signed)
     if later == 0:
         # Nothing was added after this signature: the layout checks above say it all,
         # and walking the document's structure would only re-read what it signed.

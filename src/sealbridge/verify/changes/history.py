@@ -194,3 +194,24 @@ class RevisionView:
     @property
     def trailer_view(self) -> generic.DictionaryObject:
         return self.history.trailer(self.revision)
+
+
+class CurrentView(RevisionView):
+    """The file as its last revision has it, read through the reader alone: the same
+    objects as ``ObjectHistory.view`` of that revision (the history reads the newest
+    definitions through the reader too), without indexing every object's history first.
+    """
+
+    def __init__(self, reader: PdfFileReader) -> None:
+        self.reader = reader
+        self.revision = int(reader.xrefs.total_revisions) - 1
+
+    def by_key(self, key: Key) -> generic.PdfObject:
+        return self.reader.get_object(generic.Reference(*key))
+
+    def items(self, array: generic.ArrayObject) -> Iterable[generic.PdfObject]:
+        return array.iterate() if self.reader.encrypted else array
+
+    @property
+    def trailer_view(self) -> generic.DictionaryObject:
+        return self.reader.trailer.flatten(self.revision)

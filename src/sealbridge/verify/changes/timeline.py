@@ -17,6 +17,7 @@ signature itself:
 from __future__ import annotations
 
 from bisect import bisect_left
+from functools import cached_property
 
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -25,27 +26,42 @@ from sealbridge.verify.changes.diff import (
     RevisionFindings,
     RevisionJudge,
     describe,
+    docmdp_level,
     finding,
     label,
     same,
 )
-from sealbridge.verify.changes.history import Key, ObjectHistory
+from sealbridge.verify.changes.history import CurrentView, Key, ObjectHistory
 from sealbridge.verify.changes.incremental import Walks
 from sealbridge.verify.changes.model import Change, ChangeKind, Verdict
 from sealbridge.verify.changes.structure import Budget, Role, Structure, load
 
 
 class Timeline:
-    """Structures and judgements of one file's revisions, shared by all its signatures."""
+    """Structures and judgements of one file's revisions, shared by all its signatures.
+
+    The history of every object is indexed when a structure is first asked for: a file
+    whose last signature covers it whole (most files) needs none.
+    """
 
     def __init__(self, reader: PdfFileReader) -> None:
-        self.history = ObjectHistory(reader)
-        self._walks = Walks(self.history)
+        self.reader = reader
         self._findings: dict[tuple[int, int | None], RevisionFindings] = {}
 
-    @property
-    def reader(self) -> PdfFileReader:
-        return self.history.reader
+    @cached_property
+    def history(self) -> ObjectHistory:
+        return ObjectHistory(self.reader)
+
+    @cached_property
+    def _walks(self) -> Walks:
+        return Walks(self.history)
+
+    def docmdp_level(self, revision: int) -> int | None:
+        """The certification level ``revision`` declares; the last revision's is read
+        through the reader alone."""
+        if revision == self.reader.xrefs.total_revisions - 1:
+            return docmdp_level(CurrentView(self.reader))
+        return docmdp_level(self.history.view(revision))
 
     def structure(self, revision: int, budget: Budget) -> Structure:
         return self._walks.structure(revision, budget)
