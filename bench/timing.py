@@ -22,11 +22,12 @@ def best(work: Callable[[], object], repeat: int, seconds: float) -> float:
     one-signature document looked cheaper against a thirty-signature one than it is.
     """
     loops = 1
-    while True:
+    elapsed = _batch(work, loops)
+    while elapsed < BATCH_SECONDS:
+        # As many runs as the last batch says fill one, and never fewer than twice as
+        # many (a batch that ran fast by luck undershoots).
+        loops = max(loops * 2, int(loops * BATCH_SECONDS / max(elapsed, 1e-9)))
         elapsed = _batch(work, loops)
-        if elapsed >= BATCH_SECONDS:
-            break
-        loops *= 2 if elapsed * 2 >= BATCH_SECONDS else max(2, int(BATCH_SECONDS / elapsed))
     times = [elapsed / loops]
     until = time.perf_counter() + seconds
     while len(times) < repeat or time.perf_counter() < until:
