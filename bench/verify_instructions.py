@@ -12,7 +12,7 @@ Instructions are not time: a larger working set costs more per instruction (cach
 which a count does not see. Read it beside the timed figures, not instead of them.
 
 Needs valgrind. Runs 12 processes under callgrind, as many at once as there are cores
-(about ten minutes on 2 cores, most of it pyHanko's 30-signature document).
+(a quarter of an hour on 2 cores, most of it pyHanko's 30-signature document).
 
 Run: ``.venv/bin/python bench/verify_instructions.py [--prepared [--parties N]]``.
 """
@@ -122,8 +122,8 @@ def main() -> None:
                     strict=True,
                 )
             )
-    heads = ("sigs", 5), ("pyHanko Minstr", 15), ("ours Minstr", 12), ("ratio", 6)
-    print(" ".join(f"{head:>{width}}" for head, width in (*heads, ("pyH/1", 6), ("ours/1", 7))))
+    print(f"{'sigs':>5} {'pyHanko Minstr':>15} {'ours Minstr':>12} {'ratio':>6}", end=" ")
+    print(f"{'pyH/1':>6} {'ours/1':>7}")
     first = min(COUNTS)
     for count in COUNTS:
         theirs, ours = counted["pyhanko", count], counted["sealbridge", count]
