@@ -547,7 +547,9 @@ class _Parser:
             if name in entries:
                 raise _NotFast
             entries[name], at = self._value(at, depth)
-        dictionary = generic.DictionaryObject(entries)
+        # The keys are names already: DictionaryObject's constructor would check each.
+        dictionary = generic.DictionaryObject()
+        dict.update(dictionary, entries)
         dictionary.container_ref = self.container
         return dictionary, at
 

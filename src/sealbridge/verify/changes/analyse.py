@@ -139,7 +139,7 @@ def _unsigned_signature_fields(before: Structure, after: Structure) -> list[Chan
             page=w.page + 1,
         )
         for w in after.signature_widgets
-        if w.key is not None and w.key not in before.roles and not w.signed and w.visible
+        if w.key is not None and w.key not in before.roles and w.overlay
     ]
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
+from typing import NamedTuple
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfReadError
@@ -43,15 +44,19 @@ class Role(IntEnum):
     PAGE_CONTENT = 10
 
 
-@dataclass(frozen=True)
-class Widget:
-    """A signature widget: where it is painted, and whether a signature fills it."""
+class Widget(NamedTuple):
+    """A signature widget: where it is painted, and whether a signature fills it.
+
+    ``overlay``: drawn with no signature filling it, what a "Sneaky Signature" places
+    over signed content (a tuple: a section places every widget of every page again
+    for each revision).
+    """
 
     key: Key | None
     page: int
     rect: Rect
     signed: bool
-    visible: bool
+    overlay: bool
 
 
 @dataclass
@@ -188,8 +193,7 @@ State = tuple[Key, Role | ListEntry]
 Mark = tuple[Key, Role]
 
 
-@dataclass(frozen=True)
-class Expansion:
+class Expansion(NamedTuple):
     """What one object in one role makes reachable: ``edges`` are objects to walk on in
     their roles, ``marks`` only gain a role (annotation and field lists, whose items are
     judged by their own roles instead)."""
@@ -393,10 +397,7 @@ class _Pages:
         self.page_of[key] = index
         for drawn in part.drawn[1:]:
             self.page_of.setdefault(drawn, index)
-        self.widgets.extend(
-            Widget(widget.key, index, widget.rect, widget.signed, widget.visible)
-            for widget in part.widgets
-        )
+        self.widgets.extend(widget._replace(page=index) for widget in part.widgets)
 
 
 def page_part(
@@ -446,8 +447,10 @@ def signature_widget(resolver: RevisionView, key: Key) -> Widget | None:
     if value is None and isinstance(parent, generic.DictionaryObject):
         value = _get(resolver, parent, "/V")
     signed = isinstance(value, generic.DictionaryObject) and "/Contents" in value
-    visible = is_visible(resolver, d) and _paints(resolver, d)
-    return Widget(key, -1, rect, signed, visible)
+    # Whether a signed widget paints anything matters to nobody: decoding its
+    # appearance was a tenth of reading a page again after each signature.
+    overlay = not signed and is_visible(resolver, d) and _paints(resolver, d)
+    return Widget(key, -1, rect, signed, overlay)
 
 
 def page_section(
