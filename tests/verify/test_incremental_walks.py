@@ -1,14 +1,15 @@
 """Each revision's structure, carried over from its predecessor, equals a walk of that
 revision from nothing: over random histories of a form and its pages' annotations, where
 a revision adds, drops, moves, shares and retypes widgets and fields, gives them parents
-and appearances. These are the updates whose role an annotation list's entry gets from
-the entry itself (``ListEntry``), and whose cut edges leave an object reachable another
-way or not at all."""
+and appearances, and writes widgets and the catalog again, changed or as they were. These
+are the updates whose role an annotation list's entry gets from the entry itself
+(``ListEntry``), and whose cut edges leave an object reachable another way or not at all."""
 
 from __future__ import annotations
 
 import io
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyhanko.pdf_utils import generic
@@ -16,6 +17,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 
+from sealbridge.documents.pdf.fastread import FastObjectReader
 from sealbridge.verify.changes import ChangePolicy
 from sealbridge.verify.changes.history import ObjectHistory
 from sealbridge.verify.changes.incremental import Walks, walk
@@ -24,7 +26,18 @@ from sealbridge.verify.changes.structure import Budget, Role, Structure
 PAGES = 2
 # (operation, page, index, kind, flag): each operation reads what it needs.
 Operation = tuple[str, int, int, str, bool]
-_OPERATIONS = ("add", "drop", "unfield", "retype", "share", "parent", "appearance", "array")
+_OPERATIONS = (
+    "add",
+    "drop",
+    "unfield",
+    "retype",
+    "share",
+    "parent",
+    "appearance",
+    "array",
+    "touch",
+    "catalog",
+)
 _KINDS = ("/Sig", "/Tx", "square")
 
 
@@ -115,6 +128,11 @@ def _apply(writer: IncrementalPdfFileWriter, op: Operation, serial: int) -> None
         fields = _fields(writer)
         if fields:
             del fields[index % len(fields)]
+    elif name == "catalog":
+        # Written again as it was (what every signing revision does), or with a new entry.
+        if flag:
+            writer.root[_name("/Lang")] = generic.TextStringObject(f"x-{serial}")
+        writer.update_root()
     elif not annotations:
         return
     else:
@@ -159,6 +177,8 @@ def _change(
         normal = generic.DictionaryObject({_name("/N"): writer.add_object(stream)})
         target[_name("/AP")] = normal
         writer.mark_update(ref)
+    elif name == "touch":
+        writer.mark_update(ref)
     elif name == "array":
         # The page's /Annots moved out into an object of its own (or back in).
         page = _page(writer, page_number)
@@ -191,30 +211,37 @@ operations = st.tuples(
 )
 
 
-def _structures(data: bytes, order: range) -> dict[int, Structure]:
-    history = ObjectHistory(PdfFileReader(io.BytesIO(data), strict=False))
+# pyHanko's reader, and ours, which also tells a definition written again unchanged.
+READERS = (PdfFileReader, FastObjectReader)
+
+
+def _structures(data: bytes, order: range, reader: type[PdfFileReader]) -> dict[int, Structure]:
+    history = ObjectHistory(reader(io.BytesIO(data), strict=False))
     walks = Walks(history)
     budget = Budget(ChangePolicy().max_objects, ChangePolicy().time_limit)
     return {revision: walks.structure(revision, budget) for revision in order}
 
 
+@pytest.mark.parametrize("reader", READERS, ids=lambda reader: reader.__name__)
 @settings(max_examples=60, deadline=None)
 @given(revisions=st.lists(st.lists(operations, min_size=1, max_size=3), min_size=1, max_size=6))
-def test_carried_structures_equal_fresh_walks(revisions: list[list[Operation]]) -> None:
+def test_carried_structures_equal_fresh_walks(
+    reader: type[PdfFileReader], revisions: list[list[Operation]]
+) -> None:
     data = _history(revisions)
     history = ObjectHistory(PdfFileReader(io.BytesIO(data), strict=False))
     total = history.total
     budget = Budget(ChangePolicy().max_objects, ChangePolicy().time_limit)
     fresh = {revision: walk(history.view(revision), budget) for revision in range(total)}
-    assert _structures(data, range(total)) == fresh
-    assert _structures(data, range(total - 1, -1, -1)) == fresh
+    assert _structures(data, range(total), reader) == fresh
+    assert _structures(data, range(total - 1, -1, -1), reader) == fresh
 
 
 def test_a_widget_retyped_in_its_lists_changes_role() -> None:
     """A field rewritten from text to signature is a signature from then on, though the
     page's and the form's lists that hold it are not rewritten."""
     data = _history([[("add", 0, 0, "/Tx", True)], [("retype", 0, 0, "/Sig", False)]])
-    structures = _structures(data, range(3))
+    structures = _structures(data, range(3), PdfFileReader)
     (widget,) = [key for key, roles in structures[1].roles.items() if Role.FIELD in roles]
     assert structures[1].roles[widget] == {Role.FIELD}
     assert structures[2].roles[widget] == {Role.SIGNATURE}

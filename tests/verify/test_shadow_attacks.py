@@ -24,6 +24,7 @@ from pyhanko_certvalidator import ValidationContext
 from sealbridge.crypto.algorithms import KeyKind
 from sealbridge.documents.pdf.appearance import render_signature_block
 from sealbridge.documents.pdf.contract import ContractDocument, ContractParty, build_contract
+from sealbridge.documents.pdf.fastread import FastObjectReader
 from sealbridge.documents.pdf.sign import (
     PadesLevel,
     PadesProfile,
@@ -45,15 +46,17 @@ from sealbridge.verify.changes import (
     structure,
 )
 from sealbridge.verify.changes.analyse import StructureCache
-from sealbridge.verify.changes.history import ObjectHistory, RevisionView
+from sealbridge.verify.changes.history import Key, ObjectHistory, RevisionView, key_of
 from sealbridge.verify.changes.incremental import Walks, walk
 from sealbridge.verify.changes.structure import (
     Budget,
     Expansion,
     ListEntry,
+    PagePart,
     Role,
     State,
     Structure,
+    Widget,
 )
 from support.pki import Signer, demo_ca, enterprise
 from verify import attacks
@@ -565,5 +568,50 @@ def test_signing_a_prepared_field_reads_neither_its_page_nor_the_form_again(
     field = next(w.key for w in after.signature_widgets if w.key in history.explicit[last])
     assert {(field, ListEntry.ANNOTATION), (field, ListEntry.FIELD)} <= set(expanded)
     assert not {Role.PAGE_TREE, Role.ACROFORM} & {role for _, role in expanded}
+    monkeypatch.undo()
+    assert after == walk(history.view(last), budget)
+
+
+def test_signing_a_prepared_field_reads_that_widget_again_and_no_page(
+    base: bytes,
+    contract: ContractDocument,
+    parties: tuple[Signer, Signer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A signing revision rewrites one widget and writes the catalog again as it was: the
+    section reads that widget again, and neither the other widgets, nor a page, nor the
+    catalog (reading every widget of every page for each revision made a many-party
+    contract cost n^2)."""
+    pdf = _sign(_sign(base, contract, 0, parties[0]), contract, 1, parties[1])
+    history = ObjectHistory(FastObjectReader(io.BytesIO(pdf), strict=False))
+    last = history.total - 1
+    catalog = key_of(history.trailer(last).raw_get("/Root"))
+    assert catalog in history.explicit[last], "the catalog is not written again"
+    walks = Walks(history)
+    budget = Budget(ChangePolicy().max_objects, ChangePolicy().time_limit)
+    before = walks.structure(last - 1, budget)
+    assert len(before.signature_widgets) == 2
+    read: list[tuple[str, object]] = []
+    expanded: list[State] = []
+
+    def widget(resolver: RevisionView, key: Key) -> Widget | None:
+        read.append(("widget", key))
+        return structure.signature_widget(resolver, key)
+
+    def page(resolver: RevisionView, key: Key) -> PagePart:
+        read.append(("page", key))
+        return structure.page_part(resolver, key)
+
+    def counting(resolver: RevisionView, state: State) -> Expansion:
+        expanded.append(state)
+        return structure.expand(resolver, state)
+
+    monkeypatch.setattr(incremental, "signature_widget", widget)
+    monkeypatch.setattr(incremental, "page_part", page)
+    monkeypatch.setattr(incremental, "expand", counting)
+    after = walks.structure(last, budget)
+    signed = [w.key for w in after.signature_widgets if w.key in history.explicit[last]]
+    assert read == [("widget", signed[0])]
+    assert catalog not in {key for key, _ in expanded}
     monkeypatch.undo()
     assert after == walk(history.view(last), budget)

@@ -124,6 +124,18 @@ class ObjectHistory:
         written = self._written.get(key, [])
         return bisect_right(written, upto) > bisect_right(written, after)
 
+    def rewritten_as_before(self, key: Key, revision: int) -> bool:
+        """Whether ``revision`` writes ``key`` again byte for byte as its predecessor had
+        it (a signing revision rewrites the catalog unchanged): what was read from it
+        holds. Only a definition already read is compared; any other counts as changed."""
+        now, before = self.location(key, revision), self.location(key, revision - 1)
+        return (
+            isinstance(now, int)
+            and isinstance(before, int)
+            and isinstance(self.reader, FastObjectReader)
+            and self.reader.same_definition(before, now)
+        )
+
     def offset(self, where: Location) -> int | None:
         """The file offset of a definition; for one inside an object stream, that
         stream's offset in the same revision."""

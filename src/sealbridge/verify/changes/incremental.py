@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from pyhanko.pdf_utils import generic
 
@@ -38,6 +38,7 @@ from sealbridge.verify.changes.structure import (
     own_role,
     page_part,
     page_section,
+    placed,
     roots,
     signature_widget,
 )
@@ -75,6 +76,16 @@ class _Recorder(RevisionView):
         return Reads(self.read, self.revision)
 
 
+class _SectionReading(NamedTuple):
+    """The page section last read, with what its page tree read (the catalog, the tree's
+    nodes and its pages; each widget's reading is kept on its own)."""
+
+    revision: int
+    root: Key
+    tree: Reads
+    section: PageSection
+
+
 @dataclass(frozen=True)
 class _Walked:
     """A revision's structure with the walk that produced it, for its successor to extend."""
@@ -95,14 +106,15 @@ class Walks:
         self.history = history
         self._walked: dict[int, _Walked] = {}
         self._expansions: dict[State, list[tuple[Reads, Expansion]]] = {}
-        self._sections: dict[Key, list[tuple[Reads, PageSection]]] = {}
+        self._section_read: _SectionReading | None = None
         self._widgets: dict[Key, list[tuple[Reads, Widget | None]]] = {}
         self._pages: dict[Key, list[tuple[Reads, PagePart]]] = {}
         # Which states' kept expansions read an object: those a rewrite of it may change.
         self._readers: dict[Key, set[State]] = {}
-        self._changed = [
-            written | freed for written, freed in zip(history.explicit, history.freed, strict=True)
-        ]
+        # Which annotations' kept widget readings read an object, likewise.
+        self._widget_readers: dict[Key, set[Key]] = {}
+        # What each revision changed, found when first asked (see ``_changed_in``).
+        self._changed: list[frozenset[Key] | None] = [None] * history.total
 
     def structure(self, revision: int, budget: Budget) -> Structure:
         walked = self._walked.get(revision)
@@ -114,6 +126,21 @@ class Walks:
                 walked = self._extend(before, revision, budget)
             self._walked[revision] = walked
         return walked.structure
+
+    def _changed_in(self, revision: int) -> frozenset[Key]:
+        """The objects ``revision`` rewrote or freed, less those it wrote again as they
+        were: an unchanged catalog rewritten by every signing revision made every
+        revision expand it, and read the page tree, again."""
+        changed = self._changed[revision]
+        if changed is None:
+            history = self.history
+            changed = frozenset(
+                key
+                for key in history.explicit[revision] | history.freed[revision]
+                if not history.rewritten_as_before(key, revision)
+            )
+            self._changed[revision] = changed
+        return changed
 
     def _holding(self, versions: list[tuple[Reads, _T]], revision: int) -> tuple[Reads, _T] | None:
         """The newest of the last two readings that still holds in ``revision``.
@@ -142,7 +169,7 @@ class Walks:
             return True
         if revision > reads.through:
             for later in range(reads.through + 1, revision + 1):
-                if not self._changed[later].isdisjoint(reads.keys):
+                if not self._changed_in(later).isdisjoint(reads.keys):
                     return False
                 reads.through = later
             return True
@@ -177,16 +204,45 @@ class Walks:
         return reads, found
 
     def _section(self, revision: int, budget: Budget) -> PageSection:
+        """The page section of ``revision``: the last one read, its widgets brought up to
+        date, while the page tree it read (catalog, nodes, pages) holds; else read anew."""
         trailer = self.history.trailer(revision)
         root = key_of(trailer.raw_get("/Root"))
-        versions = self._sections.setdefault(root, [])
-        kept = self._holding(versions, revision)
-        if kept is not None:
-            return kept[1]
+        last = self._section_read
+        if last is not None and last.root == root and last.revision < revision:
+            since = last.revision
+            if self._holds(last.tree, revision):
+                section = self._rewidgeted(last.section, since, revision)
+                self._section_read = last._replace(revision=revision, section=section)
+                return section
         recorder = _Recorder(self.history, revision)
-        found = page_section(recorder, budget, lambda _, key: self._page(recorder, key))
-        versions.append((recorder.reads, found))
-        return found
+        section = page_section(
+            recorder,
+            budget,
+            lambda _, key: self._page(recorder, key),
+            lambda _, key: self._widget(revision, key),
+        )
+        self._section_read = _SectionReading(revision, root, recorder.reads, section)
+        return section
+
+    def _rewidgeted(self, section: PageSection, since: int, revision: int) -> PageSection:
+        """``section`` with the widgets read again whose definitions a revision after
+        ``since`` changed: a signing revision rewrites one widget of n, and reading
+        every page's widgets again made n revisions cost n^2."""
+        changed: set[Key] = set()
+        for later in range(since + 1, revision + 1):
+            changed |= self._changed_in(later)
+        dirty = {key for read in changed for key in self._widget_readers.get(read, ())}
+        if not dirty:
+            return section
+        return section._replace(
+            annotations=tuple(
+                placed(found.key, found.page, self._widget(revision, found.key))
+                if found.key in dirty
+                else found
+                for found in section.annotations
+            )
+        )
 
     def _page(self, section: _Recorder, key: Key) -> PagePart:
         """A page's part of the section as kept while its definitions hold: a signing
@@ -197,23 +253,23 @@ class Walks:
             section.read.update(kept[0].entries)
             return kept[1]
         recorder = _Recorder(self.history, section.revision)
-        found = page_part(recorder, key, lambda _, widget: self._widget(recorder, widget))
+        found = page_part(recorder, key)
         versions.append((recorder.reads, found))
         section.read.update(recorder.read)
         return found
 
-    def _widget(self, section: _Recorder, key: Key) -> Widget | None:
-        """A page's widget as kept while its definitions hold: a signing revision
-        rewrites one widget, so re-reading all n of them made n revisions cost n^2."""
+    def _widget(self, revision: int, key: Key) -> Widget | None:
+        """An annotation as a signature widget, kept while its definitions hold."""
         versions = self._widgets.setdefault(key, [])
-        kept = self._holding(versions, section.revision)
+        kept = self._holding(versions, revision)
         if kept is not None:
-            section.read.update(kept[0].entries)
             return kept[1]
-        recorder = _Recorder(self.history, section.revision)
+        recorder = _Recorder(self.history, revision)
         found = signature_widget(recorder, key)
-        versions.append((recorder.reads, found))
-        section.read.update(recorder.read)
+        reads = recorder.reads
+        versions.append((reads, found))
+        for read in reads.keys:
+            self._widget_readers.setdefault(read, set()).add(key)
         return found
 
     def _whole(self, revision: int, budget: Budget) -> _Walked:
@@ -247,10 +303,9 @@ class Walks:
         start = roots(self.history.view(revision))
         if before.roots - start:
             return self._whole(revision, budget)
-        rewritten = self.history.explicit[revision] | self.history.freed[revision]
         stale = {
             state
-            for key in rewritten
+            for key in self._changed_in(revision)
             for state in self._readers.get(key, ())
             if state in before.states
         }
@@ -355,7 +410,7 @@ class Walks:
             roles,
             list(section.pages),
             list(section.page_boxes),
-            list(section.widgets),
+            section.widgets,
             dict(section.page_of),
         )
         return _Walked(structure, frozenset(states), frozenset(marks), start, parents)

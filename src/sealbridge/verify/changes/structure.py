@@ -202,15 +202,36 @@ class Expansion(NamedTuple):
     marks: frozenset[Mark]
 
 
-@dataclass(frozen=True)
-class PageSection:
-    """Pages in reading order with their boxes, the page of each drawn object, and the
-    signature widgets: what a revision's page tree says, apart from roles."""
+class Annotation(NamedTuple):
+    """One entry of a page's /Annots: the object, the page's index, and the object as a
+    signature widget on that page (``None``: it is none)."""
+
+    key: Key
+    page: int
+    widget: Widget | None
+
+
+def placed(key: Key, page: int, widget: Widget | None) -> Annotation:
+    """The annotation ``key`` of page ``page``, its widget (read with no page) put there."""
+    if widget is None:
+        return Annotation(key, page, None)
+    moved = Widget(widget.key, page, widget.rect, widget.signed, widget.overlay)
+    return Annotation(key, page, moved)
+
+
+class PageSection(NamedTuple):
+    """Pages in reading order with their boxes, the page of each drawn object, and every
+    page's annotations: what a revision's page tree says, apart from roles."""
 
     pages: tuple[Key, ...]
     page_boxes: tuple[Rect, ...]
     page_of: dict[Key, int]
-    widgets: tuple[Widget, ...]
+    annotations: tuple[Annotation, ...]
+
+    @property
+    def widgets(self) -> list[Widget]:
+        """The signature widgets, in reading order."""
+        return [found.widget for found in self.annotations if found.widget is not None]
 
 
 def entry_role(resolver: RevisionView, target: generic.PdfObject, default: Role) -> Role | None:
@@ -332,19 +353,20 @@ def roots(resolver: RevisionView) -> frozenset[State]:
     return _Expander(resolver).run(start).edges
 
 
-# Reads one annotation as a signature widget (``None``: it is none); page_part's caller
+# Reads one annotation as a signature widget (``None``: it is none); page_section's caller
 # may answer from what it kept of an earlier revision.
 WidgetReader = Callable[[RevisionView, Key], "Widget | None"]
 
 
-@dataclass(frozen=True)
-class PagePart:
+class PagePart(NamedTuple):
     """What one page gives its revision's section: its box, the objects drawn on it (the
-    page first) and its signature widgets (their page index left to the caller)."""
+    page first) and its annotations, read as widgets by the section. The page's part does
+    not depend on what its annotations hold: a signing revision rewrites one widget, and
+    reading the page again for it cost every revision a page."""
 
     box: Rect
     drawn: tuple[Key, ...]
-    widgets: tuple[Widget, ...]
+    annotations: tuple[Key, ...]
 
 
 # Reads one page; page_section's caller may answer from an earlier revision's reading.
@@ -352,14 +374,21 @@ PageReader = Callable[[RevisionView, Key], PagePart]
 
 
 class _Pages:
-    def __init__(self, resolver: RevisionView, budget: Budget, page_reader: PageReader) -> None:
+    def __init__(
+        self,
+        resolver: RevisionView,
+        budget: Budget,
+        page_reader: PageReader,
+        widget_reader: WidgetReader,
+    ) -> None:
         self.resolver = resolver
         self.budget = budget
         self.page_reader = page_reader
+        self.widget_reader = widget_reader
         self.pages: list[Key] = []
         self.page_boxes: list[Rect] = []
         self.page_of: dict[Key, int] = {}
-        self.widgets: list[Widget] = []
+        self.annotations: list[Annotation] = []
 
     def run(self) -> PageSection:
         """Pages in reading order, with their annotations and signature widgets."""
@@ -386,7 +415,7 @@ class _Pages:
             elif isinstance(node_ref, generic.IndirectObject):
                 self._page(key_of(node_ref))
         return PageSection(
-            tuple(self.pages), tuple(self.page_boxes), self.page_of, tuple(self.widgets)
+            tuple(self.pages), tuple(self.page_boxes), self.page_of, tuple(self.annotations)
         )
 
     def _page(self, key: Key) -> None:
@@ -397,30 +426,26 @@ class _Pages:
         self.page_of[key] = index
         for drawn in part.drawn[1:]:
             self.page_of.setdefault(drawn, index)
-        self.widgets.extend(widget._replace(page=index) for widget in part.widgets)
+        self.annotations.extend(
+            placed(key, index, self.widget_reader(self.resolver, key)) for key in part.annotations
+        )
 
 
-def page_part(
-    resolver: RevisionView, key: Key, widget_reader: WidgetReader | None = None
-) -> PagePart:
+def page_part(resolver: RevisionView, key: Key) -> PagePart:
     """The page ``key`` as ``resolver``'s revision defines it."""
-    read_widget = widget_reader or signature_widget
     page = load(resolver, key)
     if not isinstance(page, generic.DictionaryObject):
         return PagePart(_inherited_box(resolver, generic.DictionaryObject()), (key,), ())
     box = rect_of(resolver, page, "/CropBox") or rect_of(resolver, page, "/MediaBox")
-    drawn = [key, *_contents(resolver, page)]
-    widgets: list[Widget] = []
+    contents = _contents(resolver, page)
     annots = _get(resolver, page, "/Annots")
-    if isinstance(annots, generic.ArrayObject):
-        for item in resolver.items(annots):
-            if not isinstance(item, generic.IndirectObject):
-                continue
-            drawn.append(key_of(item))
-            widget = read_widget(resolver, key_of(item))
-            if widget is not None:
-                widgets.append(widget)
-    return PagePart(box or _inherited_box(resolver, page), tuple(drawn), tuple(widgets))
+    items = resolver.items(annots) if isinstance(annots, generic.ArrayObject) else ()
+    annotations = [key_of(item) for item in items if isinstance(item, generic.IndirectObject)]
+    return PagePart(
+        box or _inherited_box(resolver, page),
+        (key, *contents, *annotations),
+        tuple(annotations),
+    )
 
 
 def _contents(resolver: RevisionView, page: generic.DictionaryObject) -> list[Key]:
@@ -454,9 +479,12 @@ def signature_widget(resolver: RevisionView, key: Key) -> Widget | None:
 
 
 def page_section(
-    resolver: RevisionView, budget: Budget, page_reader: PageReader = page_part
+    resolver: RevisionView,
+    budget: Budget,
+    page_reader: PageReader = page_part,
+    widget_reader: WidgetReader = signature_widget,
 ) -> PageSection:
-    return _Pages(resolver, budget, page_reader).run()
+    return _Pages(resolver, budget, page_reader, widget_reader).run()
 
 
 def _paints(resolver: RevisionView, d: generic.DictionaryObject) -> bool:
