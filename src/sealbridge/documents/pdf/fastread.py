@@ -61,6 +61,10 @@ _TOKEN = re.compile(
     rb"(?P<keyword>true|false|null)" + _ENDS + rb")",
     re.DOTALL,
 )
+# What a dictionary holds where a key belongs: a plain name, or the end.
+_KEY = re.compile(
+    rb"[\x00\t\n\f\r ]*(?:(/[" + re.escape(_REGULAR) + rb"]*)" + _ENDS + rb"|>>)", re.DOTALL
+)
 _ESCAPE = re.compile(rb"\\([0-7]{1,3}|[\r\n]{1,2}|.)", re.DOTALL)
 # The rest of an array that holds only references, written plainly (one space inside
 # each, a space or line break after): a page's /Annots, the form's /Fields, a /Kids list.
@@ -464,7 +468,7 @@ class _Parser:
         elif kind == "real":
             value = generic.FloatObject(token["real"].decode("ascii"))
         elif kind == "int":
-            value = generic.NumberObject(token["int"].decode("ascii"))
+            value = int.__new__(generic.NumberObject, token["int"])
         elif kind == "open":
             return self._dictionary(end, depth + 1)
         elif kind == "array":
@@ -536,17 +540,23 @@ class _Parser:
         if depth > _MAX_DEPTH:
             raise _NotFast
         entries: dict[generic.NameObject, generic.PdfObject] = {}
+        data = self.data
         while True:
-            token = _TOKEN.match(self.data, at)
-            if token is None or token.lastgroup not in ("name", "close"):
+            key = _KEY.match(data, at)
+            if key is None:
                 raise _NotFast
-            at = token.end()
-            if token.lastgroup == "close":
+            at = key.end()
+            raw = key[1]
+            if raw is None:
                 break
-            name = generic.NameObject(token["name"].decode("ascii"))
+            name = generic.NameObject(raw.decode("ascii"))
             if name in entries:
                 raise _NotFast
-            entries[name], at = self._value(at, depth)
+            token = _TOKEN.match(data, at)
+            if token is None:
+                entries[name], at = self._pyhanko_value(self._skip(at))
+            else:
+                entries[name], at = self._from_token(token, depth)
         # The keys are names already: DictionaryObject's constructor would check each.
         dictionary = generic.DictionaryObject()
         dict.update(dictionary, entries)
