@@ -8,6 +8,7 @@ are the updates whose role an annotation list's entry gets from the entry itself
 from __future__ import annotations
 
 import io
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
@@ -45,13 +46,15 @@ def _name(value: str) -> generic.NameObject:
     return generic.NameObject(value)
 
 
-def _base() -> bytes:
+def _base(password: str | None = None) -> bytes:
     writer = PdfFileWriter()
     for _ in range(PAGES):
         content = writer.add_object(generic.StreamObject(stream_data=b"0 0 m 10 10 l S"))
         writer.insert_page(PageObject(contents=content, media_box=(0, 0, 200, 200)))
     form = generic.DictionaryObject({_name("/Fields"): generic.ArrayObject()})
     writer.root[_name("/AcroForm")] = writer.add_object(form)
+    if password is not None:
+        writer.encrypt("owner-secret", password)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -188,11 +191,13 @@ def _change(
         writer.update_container(page)
 
 
-def _history(revisions: list[list[Operation]]) -> bytes:
-    data = _base()
+def _history(revisions: list[list[Operation]], password: str | None = None) -> bytes:
+    data = _base(password)
     serial = 0
     for operations in revisions:
         writer = IncrementalPdfFileWriter(io.BytesIO(data))
+        if password is not None:
+            writer.encrypt(password)
         for op in operations:
             serial += 1
             _apply(writer, op, serial)
@@ -245,3 +250,34 @@ def test_a_widget_retyped_in_its_lists_changes_role() -> None:
     (widget,) = [key for key, roles in structures[1].roles.items() if Role.FIELD in roles]
     assert structures[1].roles[widget] == {Role.FIELD}
     assert structures[2].roles[widget] == {Role.SIGNATURE}
+
+
+def _role_counts(found: Structure) -> Counter[frozenset[Role]]:
+    return Counter(frozenset(roles) for roles in found.roles.values())
+
+
+@pytest.mark.parametrize("reader", READERS, ids=lambda reader: reader.__name__)
+def test_an_encrypted_history_is_walked_through_its_encryption(
+    reader: type[PdfFileReader],
+) -> None:
+    """The same updates to an encrypted file give the structures they give a plain one
+    (apart from the /Encrypt dictionary): widgets, fields, parents and appearances are
+    found through their decrypted entries, carried over as walked from nothing."""
+    revisions: list[list[Operation]] = [
+        [("add", 0, 0, "/Sig", True), ("add", 1, 0, "/Tx", True)],
+        [("appearance", 0, 0, "/Sig", True), ("parent", 1, 1, "/Sig", True)],
+        [("add", 1, 0, "square", False), ("share", 0, 1, "/Tx", False)],
+    ]
+    plain = _structures(_history(revisions), range(len(revisions) + 1), reader)
+    locked = reader(io.BytesIO(_history(revisions, "user-secret")), strict=False)
+    locked.decrypt("user-secret")
+    history = ObjectHistory(locked)
+    walks = Walks(history)
+    budget = Budget(ChangePolicy().max_objects, ChangePolicy().time_limit)
+    for revision in range(history.total):
+        carried = walks.structure(revision, budget)
+        assert carried == walk(history.view(revision), budget)
+        counts = _role_counts(carried)
+        counts[frozenset({Role.OTHER})] -= 1
+        assert +counts == _role_counts(plain[revision])
+    assert Role.SIGNATURE in {role for roles in carried.roles.values() for role in roles}

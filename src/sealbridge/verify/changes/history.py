@@ -144,7 +144,10 @@ class ObjectHistory:
     def load(self, key: Key, revision: int) -> generic.PdfObject:
         """``key``'s value in ``revision``, decrypted, resolved within nothing: callers
         resolve references through the ``RevisionView`` of the revision they judge."""
-        where = self.location(key, revision)
+        return self.load_from(key, revision, self.location(key, revision))
+
+    def load_from(self, key: Key, revision: int, where: Location | None) -> generic.PdfObject:
+        """``load`` for a caller that has looked up ``where`` (``location``) already."""
         found = self._objects.get((key, where)) if where is not None else None
         if found is not None:
             return found
@@ -203,6 +206,12 @@ class RevisionView:
         """``array``'s items, decrypted."""
         return array if self.history.plain else array.iterate()
 
+    def entries(
+        self, d: generic.DictionaryObject
+    ) -> Iterable[tuple[generic.NameObject, generic.PdfObject]]:
+        """``d``'s entries, decrypted, references not followed."""
+        return dict.items(d) if self.history.plain else _decrypted_entries(d)
+
     @property
     def trailer_view(self) -> generic.DictionaryObject:
         return self.history.trailer(self.revision)
@@ -224,6 +233,17 @@ class CurrentView(RevisionView):
     def items(self, array: generic.ArrayObject) -> Iterable[generic.PdfObject]:
         return array.iterate() if self.reader.encrypted else array
 
+    def entries(
+        self, d: generic.DictionaryObject
+    ) -> Iterable[tuple[generic.NameObject, generic.PdfObject]]:
+        return _decrypted_entries(d) if self.reader.encrypted else dict.items(d)
+
     @property
     def trailer_view(self) -> generic.DictionaryObject:
         return self.reader.trailer.flatten(self.revision)
+
+
+def _decrypted_entries(
+    d: generic.DictionaryObject,
+) -> list[tuple[generic.NameObject, generic.PdfObject]]:
+    return [(name, d.raw_get(name)) for name in d]

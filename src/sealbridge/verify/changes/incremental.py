@@ -67,8 +67,8 @@ class _Recorder(RevisionView):
         self.read: dict[Key, Location | None] = {}
 
     def by_key(self, key: Key) -> generic.PdfObject:
-        self.read[key] = self.history.location(key, self.revision)
-        return self.history.load(key, self.revision)
+        where = self.read[key] = self.history.location(key, self.revision)
+        return self.history.load_from(key, self.revision, where)
 
     @property
     def reads(self) -> Reads:

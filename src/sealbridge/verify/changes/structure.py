@@ -172,6 +172,10 @@ _TRAILER_CHILDREN = {"/Root": Role.CATALOG, "/Info": Role.METADATA, "/Encrypt": 
 # Back-references lead to objects that have a role of their own; following them would
 # give, say, a page the role of the annotation that names it.
 _SKIPPED = {"/Parent", "/P", "/Data", "/Prev", "/XRefStm", "/Size", "/ID"}
+# A field's /Parent is the field it belongs to, whose role it shares.
+_SKIPPED_IN_FIELDS = _SKIPPED - {"/Parent"}
+# The roles whose entries are not all alike.
+_LISTING_ROLES = frozenset({Role.PAGE_TREE, Role.ACROFORM, Role.ANNOTATION, Role.FIELD})
 
 
 class ListEntry(Enum):
@@ -287,27 +291,38 @@ class _Expander:
         role: Role,
         stack: list[tuple[generic.PdfObject, Role]],
     ) -> None:
-        """Pushes each entry of ``d`` with the role it has there (a loop, not nested
-        generators: this runs for every entry of every object a revision rewrites)."""
+        """Pushes each entry of ``d`` with the role it has there. This runs for every
+        entry of every object a revision rewrites: the roles whose entries all go the
+        same way are pushed in one call, and only page-tree, form, annotation and field
+        entries are looked at one by one."""
         role = own_role(d, role)
-        for name in list(d.keys()):
-            if name in _SKIPPED and not (
-                name == "/Parent" and role in (Role.FIELD, Role.SIGNATURE)
-            ):
-                continue
-            value = d.raw_get(name)
-            if role is Role.CATALOG:
-                stack.append((value, _CATALOG_CHILDREN.get(name, Role.OTHER)))
-            elif role is Role.PAGE_TREE and name in ("/Contents", "/Resources"):
-                stack.append((value, Role.PAGE_CONTENT))
-            elif role is Role.PAGE_TREE and name == "/Annots":
-                self._annotations(value, Role.ANNOTS_LIST, stack)
-            elif role is Role.ACROFORM and name == "/Fields":
-                self._annotations(value, Role.ACROFORM, stack)
-            elif role in (Role.ANNOTATION, Role.FIELD) and name in ("/Popup", "/IRT"):
-                stack.append((value, Role.ANNOTATION))
-            else:
-                stack.append((value, role))
+        entries = self.resolver.entries(d)
+        skipped = _SKIPPED_IN_FIELDS if role is Role.FIELD or role is Role.SIGNATURE else _SKIPPED
+        if role is Role.CATALOG:
+            stack.extend(
+                (value, _CATALOG_CHILDREN.get(name, Role.OTHER))
+                for name, value in entries
+                if name not in skipped
+            )
+        elif role in _LISTING_ROLES:
+            for name, value in entries:
+                if name in skipped:
+                    continue
+                if role is Role.PAGE_TREE and name in ("/Contents", "/Resources"):
+                    stack.append((value, Role.PAGE_CONTENT))
+                elif role is Role.PAGE_TREE and name == "/Annots":
+                    self._annotations(value, Role.ANNOTS_LIST, stack)
+                elif role is Role.ACROFORM and name == "/Fields":
+                    self._annotations(value, Role.ACROFORM, stack)
+                elif (role is Role.ANNOTATION or role is Role.FIELD) and name in (
+                    "/Popup",
+                    "/IRT",
+                ):
+                    stack.append((value, Role.ANNOTATION))
+                else:
+                    stack.append((value, role))
+        else:
+            stack.extend((value, role) for name, value in entries if name not in skipped)
 
     def _annotations(
         self,
