@@ -33,6 +33,7 @@ from sealbridge.documents.pdf.sign import (
 )
 from sealbridge.errors import MalformedInput
 from sealbridge.seals.picture import render_round_seal
+from support.handmade import definition, handmade_pdf
 from support.pki import demo_ca, enterprise
 
 POPPLER = shutil.which("pdftotext") is not None and shutil.which("pdfsig") is not None
@@ -210,25 +211,13 @@ def test_bad_requests_are_typed_errors(contract: ContractDocument) -> None:
 def _one_page_pdf(content: bytes) -> bytes:
     """A hand-written PDF whose page content stream is ``content``, deflated."""
     stream = zlib.compress(content, 9)
-    objects = [
+    bodies = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
     ]
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return handmade_pdf([definition(number, body) for number, body in enumerate(bodies, 1)])
 
 
 def test_deflate_bomb_is_refused_not_inflated() -> None:

@@ -36,6 +36,7 @@ from sealbridge.documents.pdf.reader import (
 from sealbridge.documents.pdf.signer import KeyHandleSigner
 from sealbridge.documents.pdf.xref import RepairRefused
 from sealbridge.errors import MalformedInput, SealBridgeError
+from support.handmade import definition, handmade_pdf
 from support.pki import Signer, demo_ca, enterprise
 
 INTEROP = Path(__file__).resolve().parents[2] / ".." / "shared" / "interop" / "dss-pades"
@@ -118,23 +119,12 @@ def _serialised(obj: generic.PdfObject) -> bytes:
 
 
 def _handmade(objects: dict[int, bytes], trailer_extra: bytes = b"") -> bytes:
-    """A classic-xref PDF with exactly the given object bodies and correct offsets."""
-    out = bytearray(b"%PDF-1.7\n")
-    offsets: dict[int, int] = {}
-    for number, body in sorted(objects.items()):
-        offsets[number] = len(out)
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    size = max(objects) + 1
-    start = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
-    for number in range(1, size):
-        out += b"%010d 00000 n \n" % offsets[number]
-    out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (
-        size,
-        trailer_extra,
-        start,
+    """A classic-xref PDF with exactly the given object bodies (numbered 1 to n) and
+    correct offsets."""
+    assert sorted(objects) == list(range(1, len(objects) + 1))
+    return handmade_pdf(
+        [definition(number, body) for number, body in sorted(objects.items())], trailer_extra
     )
-    return bytes(out)
 
 
 def _shift_entry(pdf: bytes, table_at: int) -> tuple[bytes, int]:

@@ -12,30 +12,20 @@ from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from sealbridge.documents.pdf.fastread import FastObjectReader
+from support.handmade import definition, handmade_pdf
 
 
 def one_revision_pdf(*objects: bytes) -> bytes:
     """A one-revision PDF: a catalog (1), an empty page tree (2), then ``objects``
     verbatim (each a whole ``N G obj ... endobj``), numbered 3, 4, ... in the xref table
     whatever their own header says, so a vector can also lie about its number."""
-    whole = [
-        b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj",
-        b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj",
-        *objects,
-    ]
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for obj in whole:
-        offsets.append(len(out))
-        out += obj + b"\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(whole) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(whole) + 1,
-        xref,
+    return handmade_pdf(
+        [
+            definition(1, b"<< /Type /Catalog /Pages 2 0 R >>"),
+            definition(2, b"<< /Type /Pages /Kids [] /Count 0 >>"),
+            *objects,
+        ]
     )
-    return bytes(out)
 
 
 def read_or_error(
