@@ -395,6 +395,28 @@ LITERALS = [
         Decoder.FAST,
     ),
     Vector(
+        # Printable ASCII decodes to itself (PDFDocEncoding); the bytes around it do not.
+        "every byte value alone, as an octal escape and as hex",
+        (
+            b"3 0 obj\n<< /Kids ["
+            + b"".join(b"(\\%03o)<%02x>" % (value, value) for value in range(256))
+            + b"] >>\nendobj",
+        ),
+        Decoder.FAST,
+    ),
+    Vector(
+        "printable ASCII in one literal",
+        (
+            b"3 0 obj\n<< /Reason ("
+            + bytes(range(0x20, 0x7F))
+            .replace(b"\\", b"\\\\")
+            .replace(b"(", b"\\(")
+            .replace(b")", b"\\)")
+            + b") >>\nendobj",
+        ),
+        Decoder.FAST,
+    ),
+    Vector(
         "a literal beside a long hex string",
         (b"3 0 obj\n<< /Contents " + _hex(UPPER) + b" /Name (\\376\\377\\000A) >>\nendobj",),
         Decoder.FAST,

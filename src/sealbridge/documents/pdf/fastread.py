@@ -91,6 +91,7 @@ _COMMON_ESCAPES = {b"\\%03o" % value: bytes((value,)) for value in range(256)} |
     b"\\" + bytes((c,)): value for c, value in _SIMPLE_ESCAPES.items()
 }
 _KEYWORDS = {b"true": True, b"false": False, b"null": None}
+_PRINTABLE = re.compile(rb"[\x20-\x7e]*")
 # pyHanko peeks this many bytes to tell a reference from a number.
 _REFERENCE_PEEK = 20
 _MAX_DEPTH = 64
@@ -475,11 +476,9 @@ class _Parser:
             return self._array(end, depth + 1)
         elif kind == "hex":
             digits = token["hex"][1:-1]
-            value = generic.pdf_string(
-                binascii.unhexlify(digits + b"0" if len(digits) % 2 else digits)
-            )
+            value = _string(binascii.unhexlify(digits + b"0" if len(digits) % 2 else digits))
         elif kind == "literal":
-            value = generic.pdf_string(_unescape(token["literal"][1:-1]))
+            value = _string(_unescape(token["literal"][1:-1]))
         elif kind == "keyword":
             flag = _KEYWORDS[token["keyword"]]
             value = generic.NullObject() if flag is None else generic.BooleanObject(flag)
@@ -567,6 +566,16 @@ class _Parser:
         self.stream.seek(at)
         value = generic.read_object(self.stream, self.container)
         return value, self.stream.tell()
+
+
+def _string(raw: bytes) -> generic.PdfObject:
+    """``generic.pdf_string(raw)``, without its character-by-character decoding for the
+    printable ASCII most strings are (where PDFDocEncoding is ASCII)."""
+    if _PRINTABLE.fullmatch(raw) is None:
+        return generic.pdf_string(raw)
+    text = generic.TextStringObject(raw.decode("ascii"))
+    text.autodetected_encoding = generic.TextStringEncoding.PDF_DOC
+    return text
 
 
 def _unescape(raw: bytes) -> bytes:
