@@ -36,7 +36,7 @@ from sealbridge.verify.pades_status import (
     CADES,
     PKCS7,
     RFC3161,
-    UnsupportedFormat,
+    FormatFailure,
     check_pdf_signature,
 )
 from sealbridge.verify.pdf import federation_context, verify_pdf
@@ -313,11 +313,11 @@ def test_legacy_format_is_refused_before_its_contents_are_read(
 ) -> None:
     """adbe.pkcs7.sha1 signs other bytes than the byte ranges (checking it as detached
     would fail a genuine signature), and without a /SubFilter nothing says what
-    /Contents is: ``check_pdf_signature`` raises ``UnsupportedFormat`` with the sentence
+    /Contents is: ``check_pdf_signature`` raises ``FormatFailure`` with the sentence
     the report shows, and the report is INDETERMINATE / FORMAT_FAILURE."""
     revision = subfilters.revision(contract.pdf, signer, subfilter)
     sig = _embedded(revision.embed(subfilters.pades(signer, revision.signed)))
-    with pytest.raises(UnsupportedFormat) as raised:
+    with pytest.raises(FormatFailure) as raised:
         check_pdf_signature(sig, _no_chain)
     assert raised.value.reason == reason
     report = unverifiable_report("Signature1", SignatureKind.CMS, raised.value, ["SZ"])

@@ -17,7 +17,7 @@ from sealbridge.verify import pades_checks
 from sealbridge.verify.cades import SignerCertificateMissing
 from sealbridge.verify.chain import NO_CHAIN
 from sealbridge.verify.later import NOTHING_LATER, LaterRevisions
-from sealbridge.verify.pades_status import SignatureStatus, UnsupportedFormat
+from sealbridge.verify.pades_status import FormatFailure, SignatureStatus
 from sealbridge.verify.recognition import recognition_by_jurisdiction
 from sealbridge.verify.report.model import (
     Check,
@@ -95,10 +95,11 @@ def unverifiable_report(
 ) -> SignatureReport:
     """A signature whose CMS cannot be checked at all. EN 319 102-1: a signer
     certificate that cannot be found leaves it undecided; a CMS that cannot be read
-    fails it. A format not supported here leaves it undecided too, with the check that
-    says so. What ``later`` found after it is in the changes and the details either way."""
+    fails it. A signature that cannot be processed in its format leaves it undecided
+    too, with the check that says so. What ``later`` found after it is in the changes
+    and the details either way."""
     missing = isinstance(problem, SignerCertificateMissing)
-    unsupported = isinstance(problem, UnsupportedFormat)
+    unsupported = isinstance(problem, FormatFailure)
     undecided = missing or unsupported
     return SignatureReport(
         id=sig_id,

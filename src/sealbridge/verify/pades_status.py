@@ -54,9 +54,11 @@ _UNSUPPORTED = {
 }
 
 
-class UnsupportedFormat(MalformedInput):
-    """A signature whose /SubFilter names a format not checked here (or none): it is
-    reported as undecided, neither passed on a guess nor failed for being old."""
+class FormatFailure(MalformedInput):
+    """A signature that cannot be processed in the form it has (EN 319 102-1's
+    FORMAT_FAILURE): a /SubFilter naming a format not checked here (or none), or a
+    signature dictionary pyHanko cannot list (no /ByteRange, unreadable). It is reported
+    as undecided, neither passed on a guess nor failed for being old."""
 
 
 @dataclass(frozen=True)
@@ -114,13 +116,13 @@ def check_pdf_signature(
 ) -> SignatureStatus:
     """Check ``sig``; certificates a CMS names but does not carry are looked for in
     ``known`` (the DSS, the trust lists). ``prefixes`` is the file's, shared by its
-    signatures. ``UnsupportedFormat`` when its /SubFilter is one not checked here,
+    signatures. ``FormatFailure`` when its /SubFilter is one not checked here,
     ``MalformedInput`` when its CMS cannot be read at all, ``SignerCertificateMissing``
     when its signer's certificate is nowhere."""
     subfilter = _subfilter(sig)
     timestamp = sig.sig_object_type == "/DocTimeStamp"
     if not timestamp and subfilter not in (CADES, PKCS7, RFC3161):
-        raise UnsupportedFormat("PDF signature", unsupported_reason(subfilter))
+        raise FormatFailure("PDF signature", unsupported_reason(subfilter))
     content = sig.signed_data  # parsed by pyHanko when it listed the signatures
     signed_bytes = _SignedRanges(
         (prefixes or FilePrefixes(file_bytes(sig))).digest_of(byte_ranges(sig)), sig

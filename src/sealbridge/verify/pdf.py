@@ -54,7 +54,7 @@ from sealbridge.verify.later import (
 from sealbridge.verify.outcome import signature_report, unverifiable_report
 from sealbridge.verify.pades_status import (
     CADES,
-    UnsupportedFormat,
+    FormatFailure,
     check_pdf_signature,
     is_national,
     unsupported_reason,
@@ -338,7 +338,7 @@ def _unlisted_report(
     sig_id = entry.field_name or f"signature-{index + 1}"
     kind = _kind(entry.timestamp, entry.subfilter == CADES, national=False)
     return unverifiable_report(
-        sig_id, kind, UnsupportedFormat("PDF signature", reason), jurisdictions, later
+        sig_id, kind, FormatFailure("PDF signature", reason), jurisdictions, later
     )
 
 

@@ -48,8 +48,8 @@ class Widget(NamedTuple):
     """A signature widget: where it is painted, and whether a signature fills it.
 
     ``overlay``: drawn with no signature filling it, what a "Sneaky Signature" places
-    over signed content (a tuple: a section places every widget of every page again
-    for each revision).
+    over signed content. A tuple, as the structure's other many-made values are: a
+    frozen dataclass costs an attribute assignment per field to make.
     """
 
     key: Key | None
