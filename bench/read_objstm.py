@@ -18,6 +18,7 @@ import io
 import logging
 import os
 import platform
+from functools import partial
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -106,8 +107,15 @@ def main() -> None:
         data = _document(args.objects, per_stream)
         for reader_class in (PdfFileReader, FastObjectReader):
             assert _read_all(reader_class, data) == args.objects
-        theirs = best(lambda d=data: _read_all(PdfFileReader, d), args.repeat, args.seconds)
-        ours = best(lambda d=data: _read_all(FastObjectReader, d), args.repeat, args.seconds)
+        seconds = best(
+            {
+                PdfFileReader: partial(_read_all, PdfFileReader, data),
+                FastObjectReader: partial(_read_all, FastObjectReader, data),
+            },
+            args.repeat,
+            args.seconds,
+        )
+        theirs, ours = seconds[PdfFileReader], seconds[FastObjectReader]
         print(
             f"{per_stream:>10} {len(data) / 1024:>6.0f} {theirs * 1000:>11.1f} "
             f"{ours * 1000:>8.1f} {theirs / ours:>6.1f}x"

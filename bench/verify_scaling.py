@@ -4,9 +4,9 @@ One bilingual contract is signed N times (PAdES B-B, one incremental revision ea
 firms of one CA on the trust list). Each document is verified whole, as a relying party
 would: by pyHanko's ``validate_pdf_signature`` for every signature (its default, with
 its difference analysis) and by ``sealbridge.verify.pdf.verify_pdf`` (offline, the same
-root), in the same run on the same machine. Printed: seconds per document, per
-signature, the ratio to pyHanko, and each one's cost relative to its own 1-signature
-document (linear growth means 10x for 10 signatures, 30x for 30).
+root), in the same run on the same machine, all six taking turns (``bench/timing.py``).
+Printed: seconds per document, the ratio to pyHanko, and each one's cost relative to
+its own 1-signature document (linear growth means 10x for 10 signatures, 30x for 30).
 ``bench/verify_instructions.py`` counts the instructions of the same work, which no
 neighbour on a shared machine changes.
 
@@ -27,7 +27,9 @@ import logging
 import os
 import platform
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 from asn1crypto import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -172,13 +174,15 @@ def main() -> None:
     federation = federation_for(root)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     print(f"{'sigs':>5} {'pyHanko ms':>11} {'ours ms':>8} {'ratio':>6} {'pyH/1':>6} {'ours/1':>7}")
-    base: tuple[float, float] | None = None
+    works: dict[tuple[str, int], Callable[[], object]] = {}
     for count in COUNTS:
         data = signed_contract(count, ca, prepared=args.prepared, parties=args.parties)
-        theirs = best(lambda d=data: verify_with_pyhanko(d, root), args.repeat, args.seconds)
-        ours = best(lambda d=data: verify_with_sealbridge(d, federation), args.repeat, args.seconds)
-        if base is None:
-            base = (theirs, ours)
+        works["pyhanko", count] = partial(verify_with_pyhanko, data, root)
+        works["sealbridge", count] = partial(verify_with_sealbridge, data, federation)
+    seconds = best(works, args.repeat, args.seconds)
+    base = (seconds["pyhanko", COUNTS[0]], seconds["sealbridge", COUNTS[0]])
+    for count in COUNTS:
+        theirs, ours = seconds["pyhanko", count], seconds["sealbridge", count]
         print(
             f"{count:>5} {theirs * 1000:>11.2f} {ours * 1000:>8.2f} {theirs / ours:>5.2f}x "
             f"{theirs / base[0]:>5.1f}x {ours / base[1]:>6.1f}x"
