@@ -225,7 +225,9 @@ def signature_timestamp(signed: SignedCms) -> bytes | None:
     """
     try:
         attributes = signed.info["unsigned_attrs"]
-        if attributes.native is None:
+        # Absent, not ``.native is None``: that parsed every attribute whole, the
+        # token's certificates included, before this looked at one.
+        if isinstance(attributes, core.Void):
             return None
         for attribute in attributes:
             if attribute["type"].native == "signature_time_stamp_token":
@@ -384,7 +386,9 @@ def _names_signer(
     if digest(algorithm, signed.signer.dump()) != cert_id["cert_hash"].native:
         return "the signing-certificate attribute names another certificate than the signer's"
     issuer_serial = cert_id["issuer_serial"]
-    if issuer_serial.native is None:
+    # Absent, not ``.native is None``: that made the whole issuer name native (its
+    # strings decoded into dictionaries), 0.15 ms of every signature, to compare its DER.
+    if isinstance(issuer_serial, core.Void):
         return None
     if issuer_serial["serial_number"].native != signed.signer.serial_number:
         return "the signing-certificate attribute names another serial number"
