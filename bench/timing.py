@@ -21,7 +21,8 @@ def best(works: Mapping[K, Callable[[], object]], repeat: int, seconds: float) -
     ``seconds`` per work in all. Turns, because a shared machine's speed drifts by a
     third over minutes: timed one after the other, the anchor and SealBridge (or one
     signature and thirty) met different neighbours, and their ratio measured the drift
-    as much as the code. Taking turns, every work samples the same quiet spells.
+    as much as the code. Taking turns, every work samples the same spells; a burst that
+    slows all of one work's batches still shows.
 
     The fastest batch, because on a shared machine a few runs are often all slowed by a
     neighbour. Batches, not single runs: the fastest single run of a short task is the

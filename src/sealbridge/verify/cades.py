@@ -387,7 +387,7 @@ def _names_signer(
         return "the signing-certificate attribute names another certificate than the signer's"
     issuer_serial = cert_id["issuer_serial"]
     # Absent, not ``.native is None``: that made the whole issuer name native (its
-    # strings decoded into dictionaries), 0.15 ms of every signature, to compare its DER.
+    # strings decoded into dictionaries) in every signature, to compare its DER.
     if isinstance(issuer_serial, core.Void):
         return None
     if issuer_serial["serial_number"].native != signed.signer.serial_number:
